@@ -1,0 +1,477 @@
+//! Configuration read from environment variables.
+//!
+//! The component imports only `wasi:*` interfaces, so it cannot use Spin
+//! variables: every setting arrives as an environment variable. The host shim
+//! parses the same settings at start-up to fail fast and to build its outbound
+//! allow-list, so this module is plain Rust shared by both.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use url::Url;
+
+/// Environment variables the component reads. Hosts pass exactly these to
+/// the guest and nothing else from their own environment.
+pub const GUEST_ENV_VARS: &[&str] = &[
+    STORAGE_VAR,
+    SECRET_STORE_VAR,
+    SEAL_KEY_VAR,
+    APPS_TABLE_VAR,
+    SEEDS_TABLE_VAR,
+    KEY_VAULT_NAME_VAR,
+    KEY_VAULT_URL_VAR,
+    IDENTITY_ENDPOINT_VAR,
+    IDENTITY_HEADER_VAR,
+    CLIENT_ID_VAR,
+];
+
+/// Storage connection string, named as Azure Functions names it.
+pub const STORAGE_VAR: &str = "AzureWebJobsStorage";
+/// `keyvault` (default) or `sealed-table`.
+pub const SECRET_STORE_VAR: &str = "SHAREDMFA_SECRET_STORE";
+/// Base64 of the 32-byte AES-256-GCM key for the sealed-table store.
+pub const SEAL_KEY_VAR: &str = "SHAREDMFA_SEAL_KEY";
+pub const APPS_TABLE_VAR: &str = "SHAREDMFA_APPS_TABLE";
+pub const SEEDS_TABLE_VAR: &str = "SHAREDMFA_SEEDS_TABLE";
+pub const KEY_VAULT_NAME_VAR: &str = "KEY_VAULT_NAME";
+/// Full vault URL; overrides `KEY_VAULT_NAME` (other clouds, test servers).
+pub const KEY_VAULT_URL_VAR: &str = "KEY_VAULT_URL";
+pub const IDENTITY_ENDPOINT_VAR: &str = "IDENTITY_ENDPOINT";
+pub const IDENTITY_HEADER_VAR: &str = "IDENTITY_HEADER";
+/// Client id of a user-assigned managed identity; unset means system-assigned.
+pub const CLIENT_ID_VAR: &str = "AZURE_CLIENT_ID";
+
+/// Table of app records. The original sharedmfa used `apps`.
+pub const DEFAULT_APPS_TABLE: &str = "apps";
+/// Table of sealed seeds, used only by the sealed-table secret store.
+pub const DEFAULT_SEEDS_TABLE: &str = "seeds";
+
+/// Azurite's published development account (documented by Microsoft for
+/// `UseDevelopmentStorage=true`); not a secret.
+const DEV_ACCOUNT: &str = "devstoreaccount1";
+const DEV_ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const DEV_TABLE_ENDPOINT: &str = "http://127.0.0.1:10002/devstoreaccount1";
+
+/// Everything the component needs to reach its storage.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub storage: StorageAccount,
+    pub apps_table: String,
+    pub seeds_table: String,
+    pub secret_store: SecretStoreConfig,
+}
+
+/// A storage account reached with Shared Key authorization.
+#[derive(Debug, Clone)]
+pub struct StorageAccount {
+    pub account: String,
+    pub key: AccountKey,
+    /// Table service base URL without a trailing slash, e.g.
+    /// `https://acct.table.core.windows.net` or Azurite's path-style
+    /// `http://127.0.0.1:10002/devstoreaccount1`.
+    pub table_endpoint: String,
+}
+
+/// Decoded storage account key. `Debug` never prints it.
+#[derive(Clone)]
+pub struct AccountKey(pub Vec<u8>);
+
+impl fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccountKey(<redacted>)")
+    }
+}
+
+/// Where seeds live.
+#[derive(Debug, Clone)]
+pub enum SecretStoreConfig {
+    KeyVault {
+        /// Vault base URL without a trailing slash.
+        vault_url: String,
+        identity: ManagedIdentity,
+    },
+    SealedTable {
+        key: SealKey,
+    },
+}
+
+/// App Service / Functions managed identity endpoint (API version 2019-08-01).
+#[derive(Clone)]
+pub struct ManagedIdentity {
+    pub endpoint: String,
+    /// Value for the `X-IDENTITY-HEADER` request header; a secret.
+    pub header: String,
+    pub client_id: Option<String>,
+}
+
+impl fmt::Debug for ManagedIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagedIdentity")
+            .field("endpoint", &self.endpoint)
+            .field("header", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
+/// AES-256-GCM key of the sealed-table store. `Debug` never prints it.
+#[derive(Clone)]
+pub struct SealKey(pub [u8; 32]);
+
+impl fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealKey(<redacted>)")
+    }
+}
+
+/// A configuration problem, phrased as one line that names the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn config_error(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { variable, message: message.into() }
+}
+
+impl Config {
+    /// Reads and validates the configuration through `lookup`, which returns
+    /// an environment variable's value (`std::env::var(name).ok()` in practice).
+    pub fn from_env_lookup<F>(lookup: F) -> Result<Config, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let connection_string = get(STORAGE_VAR).ok_or_else(|| {
+            config_error(
+                STORAGE_VAR,
+                "missing; set it to a storage connection string, or UseDevelopmentStorage=true for Azurite",
+            )
+        })?;
+        let storage = parse_connection_string(&connection_string)?;
+
+        let apps_table = table_name(APPS_TABLE_VAR, get(APPS_TABLE_VAR), DEFAULT_APPS_TABLE)?;
+        let seeds_table = table_name(SEEDS_TABLE_VAR, get(SEEDS_TABLE_VAR), DEFAULT_SEEDS_TABLE)?;
+        if apps_table.eq_ignore_ascii_case(&seeds_table) {
+            return Err(config_error(SEEDS_TABLE_VAR, "must differ from the apps table name"));
+        }
+
+        let store = get(SECRET_STORE_VAR).unwrap_or_else(|| "keyvault".to_string());
+        let secret_store = match store.to_ascii_lowercase().as_str() {
+            "keyvault" => key_vault_config(&get)?,
+            "sealed-table" => SecretStoreConfig::SealedTable {
+                key: parse_seal_key(get(SEAL_KEY_VAR))?,
+            },
+            other => {
+                return Err(config_error(
+                    SECRET_STORE_VAR,
+                    format!("unknown secret store {other:?}; use keyvault or sealed-table"),
+                ));
+            }
+        };
+
+        Ok(Config { storage, apps_table, seeds_table, secret_store })
+    }
+
+    /// Origins the component may call, as lowercase `scheme://host:port` with
+    /// an explicit port. Hosts allow outbound requests to these and no others.
+    pub fn outbound_origins(&self) -> Vec<String> {
+        let mut urls = vec![self.storage.table_endpoint.as_str()];
+        if let SecretStoreConfig::KeyVault { vault_url, identity } = &self.secret_store {
+            urls.push(vault_url);
+            urls.push(&identity.endpoint);
+        }
+
+        let mut origins: Vec<String> = urls.into_iter().filter_map(origin_of).collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+}
+
+/// Returns `scheme://host:port` for a URL, with the scheme's default port
+/// filled in.
+pub fn origin_of(url: &str) -> Option<String> {
+    let url = Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    Some(format!("{}://{}:{}", url.scheme(), host.to_ascii_lowercase(), port))
+}
+
+/// Parses an Azure Storage connection string: `UseDevelopmentStorage=true`,
+/// `AccountName`/`AccountKey` with `DefaultEndpointsProtocol` and
+/// `EndpointSuffix`, or an explicit `TableEndpoint`.
+pub fn parse_connection_string(value: &str) -> Result<StorageAccount, ConfigError> {
+    let mut account = None;
+    let mut key = None;
+    let mut protocol = None;
+    let mut suffix = None;
+    let mut table_endpoint = None;
+    let mut development = false;
+
+    for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        // Values (keys, SAS tokens) may contain '=', so split at the first one.
+        let Some((name, val)) = part.split_once('=') else {
+            return Err(config_error(
+                STORAGE_VAR,
+                "malformed connection string; expected Name=Value pairs separated by ';'",
+            ));
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "usedevelopmentstorage" => development = val.trim().eq_ignore_ascii_case("true"),
+            "accountname" => account = Some(val.trim().to_string()),
+            "accountkey" => key = Some(val.trim().to_string()),
+            "defaultendpointsprotocol" => protocol = Some(val.trim().to_ascii_lowercase()),
+            "endpointsuffix" => suffix = Some(val.trim().to_string()),
+            "tableendpoint" => table_endpoint = Some(val.trim().trim_end_matches('/').to_string()),
+            "sharedaccesssignature" => {
+                return Err(config_error(
+                    STORAGE_VAR,
+                    "SharedAccessSignature connection strings are not supported; use AccountName and AccountKey",
+                ));
+            }
+            // Blob, queue and file endpoints do not concern the table client.
+            _ => {}
+        }
+    }
+
+    if development && account.is_none() {
+        return Ok(StorageAccount {
+            account: DEV_ACCOUNT.to_string(),
+            key: AccountKey(BASE64.decode(DEV_ACCOUNT_KEY).expect("published key is valid base64")),
+            table_endpoint: table_endpoint.unwrap_or_else(|| DEV_TABLE_ENDPOINT.to_string()),
+        });
+    }
+
+    let account = account.ok_or_else(|| config_error(STORAGE_VAR, "AccountName is missing from the connection string"))?;
+    let key = key.ok_or_else(|| config_error(STORAGE_VAR, "AccountKey is missing from the connection string"))?;
+    let key = BASE64
+        .decode(key)
+        .map_err(|_| config_error(STORAGE_VAR, "AccountKey is not valid base64; copy it again from the storage account"))?;
+
+    let table_endpoint = match table_endpoint {
+        Some(endpoint) => endpoint,
+        None => {
+            let protocol = protocol.unwrap_or_else(|| "https".to_string());
+            let suffix = suffix.unwrap_or_else(|| "core.windows.net".to_string());
+            format!("{protocol}://{account}.table.{suffix}")
+        }
+    };
+    check_endpoint_url(STORAGE_VAR, &table_endpoint)?;
+
+    Ok(StorageAccount { account, key: AccountKey(key), table_endpoint })
+}
+
+fn key_vault_config<G>(get: &G) -> Result<SecretStoreConfig, ConfigError>
+where
+    G: Fn(&str) -> Option<String>,
+{
+    let vault_url = match (get(KEY_VAULT_URL_VAR), get(KEY_VAULT_NAME_VAR)) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(name)) => {
+            let valid = (3..=24).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !valid {
+                return Err(config_error(
+                    KEY_VAULT_NAME_VAR,
+                    format!("{name:?} is not a vault name; use 3-24 letters, digits and hyphens"),
+                ));
+            }
+            format!("https://{name}.vault.azure.net")
+        }
+        (None, None) => {
+            return Err(config_error(
+                KEY_VAULT_NAME_VAR,
+                "missing; set KEY_VAULT_NAME (or KEY_VAULT_URL), or set SHAREDMFA_SECRET_STORE=sealed-table",
+            ));
+        }
+    };
+    check_endpoint_url(KEY_VAULT_URL_VAR, &vault_url)?;
+    if !vault_url.starts_with("https://") {
+        return Err(config_error(KEY_VAULT_URL_VAR, "must be an https:// URL; Key Vault only serves HTTPS"));
+    }
+
+    let endpoint = get(IDENTITY_ENDPOINT_VAR).ok_or_else(|| {
+        config_error(IDENTITY_ENDPOINT_VAR, "missing; enable a managed identity on the app so the platform sets it")
+    })?;
+    check_endpoint_url(IDENTITY_ENDPOINT_VAR, &endpoint)?;
+    let header = get(IDENTITY_HEADER_VAR).ok_or_else(|| {
+        config_error(IDENTITY_HEADER_VAR, "missing; the platform sets it together with IDENTITY_ENDPOINT")
+    })?;
+
+    Ok(SecretStoreConfig::KeyVault {
+        vault_url,
+        identity: ManagedIdentity { endpoint, header, client_id: get(CLIENT_ID_VAR) },
+    })
+}
+
+fn parse_seal_key(value: Option<String>) -> Result<SealKey, ConfigError> {
+    let value = value.ok_or_else(|| {
+        config_error(SEAL_KEY_VAR, "missing; set it to 32 random bytes in base64, e.g. `openssl rand -base64 32`")
+    })?;
+    let bytes = BASE64
+        .decode(value)
+        .map_err(|_| config_error(SEAL_KEY_VAR, "is not valid base64; generate one with `openssl rand -base64 32`"))?;
+    let key: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+        config_error(SEAL_KEY_VAR, format!("decodes to {} bytes; AES-256 needs exactly 32", bytes.len()))
+    })?;
+    Ok(SealKey(key))
+}
+
+/// Table names: 3-63 alphanumeric characters starting with a letter
+/// (Table Storage naming rules).
+fn table_name(variable: &'static str, value: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let name = value.unwrap_or_else(|| default.to_string());
+    let valid = (3..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !valid {
+        return Err(config_error(
+            variable,
+            format!("{name:?} is not a valid table name; use 3-63 letters and digits, starting with a letter"),
+        ));
+    }
+    Ok(name)
+}
+
+fn check_endpoint_url(variable: &'static str, value: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(value)
+        .map_err(|e| config_error(variable, format!("{value:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(config_error(variable, format!("{value:?} must be an http:// or https:// URL")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const SEAL: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn development_storage_maps_to_azurite() {
+        let account = parse_connection_string("UseDevelopmentStorage=true").unwrap();
+        assert_eq!(account.account, "devstoreaccount1");
+        assert_eq!(account.table_endpoint, "http://127.0.0.1:10002/devstoreaccount1");
+        assert_eq!(account.key.0.len(), 64);
+    }
+
+    #[test]
+    fn account_key_form_builds_table_endpoint() {
+        let account = parse_connection_string(
+            "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=a2V5;EndpointSuffix=core.chinacloudapi.cn",
+        )
+        .unwrap();
+        assert_eq!(account.table_endpoint, "https://acme.table.core.chinacloudapi.cn");
+        assert_eq!(account.key.0, b"key");
+    }
+
+    #[test]
+    fn explicit_table_endpoint_wins() {
+        let account = parse_connection_string(
+            "AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:20002/devstoreaccount1/;BlobEndpoint=http://x",
+        )
+        .unwrap();
+        assert_eq!(account.table_endpoint, "http://127.0.0.1:20002/devstoreaccount1");
+    }
+
+    #[test]
+    fn connection_string_errors_name_the_problem() {
+        let err = parse_connection_string("AccountName=acme").unwrap_err();
+        assert_eq!(err.to_string(), "invalid configuration: AzureWebJobsStorage: AccountKey is missing from the connection string");
+        let err = parse_connection_string("AccountName=acme;AccountKey=***").unwrap_err();
+        assert!(err.message.contains("not valid base64"), "{}", err.message);
+        let err = parse_connection_string("BlobEndpoint=x;SharedAccessSignature=sv=1").unwrap_err();
+        assert!(err.message.contains("SharedAccessSignature"), "{}", err.message);
+    }
+
+    #[test]
+    fn sealed_table_config_and_origins() {
+        let config = Config::from_env_lookup(lookup(&[
+            (STORAGE_VAR, "UseDevelopmentStorage=true"),
+            (SECRET_STORE_VAR, "sealed-table"),
+            (SEAL_KEY_VAR, SEAL),
+        ]))
+        .unwrap();
+        assert_eq!(config.apps_table, "apps");
+        assert_eq!(config.seeds_table, "seeds");
+        assert_eq!(config.outbound_origins(), vec!["http://127.0.0.1:10002".to_string()]);
+    }
+
+    #[test]
+    fn key_vault_config_and_origins() {
+        let config = Config::from_env_lookup(lookup(&[
+            (STORAGE_VAR, "AccountName=acme;AccountKey=a2V5"),
+            (KEY_VAULT_NAME_VAR, "team-vault"),
+            (IDENTITY_ENDPOINT_VAR, "http://localhost:8081/msi/token"),
+            (IDENTITY_HEADER_VAR, "s3cret-header"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.outbound_origins(),
+            vec![
+                "http://localhost:8081".to_string(),
+                "https://acme.table.core.windows.net:443".to_string(),
+                "https://team-vault.vault.azure.net:443".to_string(),
+            ]
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret-header"), "{debug}");
+        assert!(!debug.contains("107, 101, 121"), "{debug}");
+    }
+
+    #[test]
+    fn missing_and_bad_settings_are_named() {
+        let err = Config::from_env_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(err.variable, STORAGE_VAR);
+
+        let err = Config::from_env_lookup(lookup(&[(STORAGE_VAR, "UseDevelopmentStorage=true")])).unwrap_err();
+        assert_eq!(err.variable, KEY_VAULT_NAME_VAR);
+
+        let err = Config::from_env_lookup(lookup(&[
+            (STORAGE_VAR, "UseDevelopmentStorage=true"),
+            (SECRET_STORE_VAR, "sealed-table"),
+            (SEAL_KEY_VAR, "c2hvcnQ="),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.to_string(), "invalid configuration: SHAREDMFA_SEAL_KEY: decodes to 5 bytes; AES-256 needs exactly 32");
+
+        let err = Config::from_env_lookup(lookup(&[
+            (STORAGE_VAR, "UseDevelopmentStorage=true"),
+            (KEY_VAULT_URL_VAR, "http://127.0.0.1:8443"),
+            (IDENTITY_ENDPOINT_VAR, "http://127.0.0.1:8081/msi/token"),
+            (IDENTITY_HEADER_VAR, "h"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, KEY_VAULT_URL_VAR);
+
+        let err = Config::from_env_lookup(lookup(&[
+            (STORAGE_VAR, "UseDevelopmentStorage=true"),
+            (SECRET_STORE_VAR, "sealed-table"),
+            (SEAL_KEY_VAR, SEAL),
+            (APPS_TABLE_VAR, "1bad"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, APPS_TABLE_VAR);
+    }
+}
