@@ -1,0 +1,84 @@
+//! The error every Azure client returns, with coarse kinds the API maps to
+//! HTTP status codes in one place.
+
+use std::fmt;
+
+use crate::transport::{HttpResponse, TransportError};
+
+/// Which upstream service failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    TableStorage,
+    KeyVault,
+    ManagedIdentity,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::TableStorage => "Table Storage",
+            Service::KeyVault => "Key Vault",
+            Service::ManagedIdentity => "the managed identity endpoint",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    /// No answer, a timeout, throttling (429) or a server error (5xx):
+    /// retrying later may succeed.
+    Unavailable,
+    /// The service answered with a client error it will repeat, such as an
+    /// authorization failure; `code` is the service's error code if it sent one.
+    Rejected { status: u16, code: Option<String> },
+    /// The service answered success with a body this client cannot read.
+    InvalidResponse,
+}
+
+/// A failed call to an Azure service. The message is safe to log: it names
+/// the service, the status and the service's error code, never a credential
+/// or a secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamError {
+    pub service: Service,
+    pub kind: UpstreamErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.service, self.message)
+    }
+}
+
+impl std::error::Error for UpstreamError {}
+
+impl UpstreamError {
+    pub fn transport(service: Service, error: TransportError) -> UpstreamError {
+        UpstreamError { service, kind: UpstreamErrorKind::Unavailable, message: format!("request failed: {error}") }
+    }
+
+    pub fn invalid_response(service: Service, what: impl fmt::Display) -> UpstreamError {
+        UpstreamError { service, kind: UpstreamErrorKind::InvalidResponse, message: format!("unreadable response: {what}") }
+    }
+
+    /// Classifies a non-success response. `code` is the service's error code
+    /// when the caller could read one from the body or headers.
+    pub fn from_status(service: Service, response: &HttpResponse, code: Option<String>) -> UpstreamError {
+        let status = response.status;
+        let kind = if status == 429 || status >= 500 {
+            UpstreamErrorKind::Unavailable
+        } else {
+            UpstreamErrorKind::Rejected { status, code: code.clone() }
+        };
+        let message = match &code {
+            Some(code) => format!("status {status} ({code})"),
+            None => format!("status {status}"),
+        };
+        UpstreamError { service, kind, message }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        self.kind == UpstreamErrorKind::Unavailable
+    }
+}
