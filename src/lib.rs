@@ -1,6 +1,24 @@
-//! sharedmfa: shared TOTP codes over HTTP.
+//! sharedmfa: shared TOTP codes over HTTP, as one WASI 0.2 component.
+//!
+//! Where things are:
+//! - [`api`]: the HTTP API: routing, validation, handlers, JSON shapes, errors.
+//! - [`otp`]: seeds, otpauth URI parsing and code generation (via `totp-rs`).
+//! - [`store`]: app records and the seed store (Key Vault or sealed table).
+//! - [`azure`]: REST clients for Table Storage, Key Vault and managed identity.
+//! - [`config`]: settings from environment variables, shared with the host.
+//! - [`transport`]: the outbound HTTP trait the Azure clients send through.
+//! - `component` (wasm32 only): the `wasi:http` glue, the only host-specific code.
+//!
+//! Everything except `component` is plain Rust and is unit-tested natively.
+
+pub mod api;
 pub mod azure;
 pub mod config;
 pub mod field_error;
+pub mod log;
 pub mod otp;
+pub mod store;
 pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

@@ -1,0 +1,323 @@
+//! Turning an HTTP request into a typed [`Action`]: routing, method checks,
+//! body limits and input validation all happen here, before any storage
+//! call.
+
+use serde_json::{Map, Value};
+use url::form_urlencoded;
+
+use super::error::ApiError;
+use crate::field_error::FieldError;
+use crate::otp::params::{self, truncate};
+use crate::otp::{Algorithm, Encoder, OtpParams, Seed, parse_otpauth_uri};
+
+/// Largest request body the component reads, in bytes. An otpauth URI is a
+/// few hundred bytes; 64 KiB leaves room for long labels while keeping a
+/// hostile body from costing memory. Hosts may enforce a larger outer limit.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest issuer, account or custom name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// An incoming request as the API sees it, independent of the host.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    pub method: String,
+    /// Path without the query, e.g. `/api/get-mfa-code`.
+    pub path: String,
+    /// Raw query string without `?`.
+    pub query: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What a valid request asks for.
+#[derive(Debug)]
+pub enum Action {
+    Health,
+    AddApp(NewApp),
+    ListApps,
+    GetCode { id: String },
+}
+
+/// A validated add request.
+#[derive(Debug)]
+pub struct NewApp {
+    pub seed: Seed,
+    pub issuer: String,
+    pub account: String,
+    pub custom_name: String,
+    pub params: OtpParams,
+    pub warnings: Vec<String>,
+}
+
+/// The routes, with the methods each accepts (the `Allow` header value).
+const ROUTES: &[(&str, &str)] = &[
+    ("/api/health", "GET"),
+    ("/api/add-totp-secret", "POST"),
+    ("/api/list-available-apps", "GET"),
+    ("/api/get-mfa-code", "GET, POST"),
+];
+
+/// Parses a request into an action, or the error to answer with.
+pub fn parse(request: &ApiRequest) -> Result<Action, ApiError> {
+    // Azure Functions routes are case-insensitive; keep that behaviour.
+    let path = request.path.trim_end_matches('/').to_ascii_lowercase();
+    let Some(&(route, allow)) = ROUTES.iter().find(|(route, _)| *route == path) else {
+        return Err(ApiError::route_not_found(&request.path));
+    };
+    let method = request.method.to_ascii_uppercase();
+    if !allow.split(", ").any(|m| m == method) {
+        return Err(ApiError::method_not_allowed(&method, route, allow));
+    }
+    if request.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+
+    let query = QueryParams::parse(request.query.as_deref());
+    match route {
+        "/api/health" => Ok(Action::Health),
+        "/api/add-totp-secret" => parse_add(&request.body, &query).map(Action::AddApp),
+        "/api/list-available-apps" => Ok(Action::ListApps),
+        _ => parse_get_code(&request.body, &query),
+    }
+}
+
+fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(FieldError::missing(
+            "data",
+            "the body is empty; send {\"data\": \"otpauth://totp/...\"} or {\"secret\": \"<base32>\", \"issuer\": \"...\"}",
+        )
+        .into());
+    }
+    let object = parse_object(body)?;
+
+    // The original took appname as a query parameter; the body may carry it too.
+    let custom_name = match optional_string(&object, "appname")? {
+        Some(name) => name,
+        None => query.get("appname").unwrap_or_default(),
+    };
+    let custom_name = check_name("appname", custom_name)?;
+
+    let data = optional_string(&object, "data")?;
+    let secret = optional_string(&object, "secret")?;
+    let app = match (data, secret) {
+        (Some(_), Some(_)) => {
+            return Err(FieldError::invalid("data", "send either data (an otpauth URI) or secret, not both").into());
+        }
+        (Some(uri), None) => {
+            let parsed = parse_otpauth_uri(&uri)?;
+            NewApp {
+                seed: parsed.seed,
+                issuer: check_name("issuer", parsed.issuer.unwrap_or_default())?,
+                account: check_name("account", parsed.account)?,
+                custom_name,
+                params: parsed.params,
+                warnings: parsed.warnings,
+            }
+        }
+        (None, Some(secret)) => parse_fields(&object, &secret, custom_name)?,
+        (None, None) => {
+            return Err(FieldError::missing(
+                "data",
+                "send the seed as data (an otpauth:// URI) or as secret (base32) with issuer and account",
+            )
+            .into());
+        }
+    };
+    Ok(app)
+}
+
+/// The field form: `secret`, `issuer`, `account`, `algorithm`, `digits`,
+/// `period`, `encoder`.
+fn parse_fields(object: &Map<String, Value>, secret: &str, custom_name: String) -> Result<NewApp, ApiError> {
+    let seed = Seed::from_base32(secret, "secret")?;
+    let issuer = check_name("issuer", optional_string(object, "issuer")?.unwrap_or_default())?;
+    let account = check_name("account", optional_string(object, "account")?.unwrap_or_default())?;
+
+    let mut otp = OtpParams::default();
+    if let Some(algorithm) = optional_string(object, "algorithm")? {
+        otp.algorithm = Algorithm::parse(&algorithm, "algorithm")?;
+    }
+    if let Some(digits) = optional_number_text(object, "digits")? {
+        otp.digits = params::parse_digits(&digits)?;
+    }
+    if let Some(period) = optional_number_text(object, "period")? {
+        otp.period = params::parse_period(&period)?;
+    }
+    if let Some(encoder) = optional_string(object, "encoder")? {
+        otp.encoder = Encoder::parse(&encoder, "encoder")?;
+    }
+    let params = otp.validate()?;
+
+    let mut warnings = Vec::new();
+    if seed.is_short() {
+        warnings.push(format!(
+            "the secret is {} bits long; RFC 4226 recommends at least 128 bits, but the codes are still correct",
+            seed.as_bytes().len() * 8
+        ));
+    }
+    Ok(NewApp { seed, issuer, account, custom_name, params, warnings })
+}
+
+fn parse_get_code(body: &[u8], query: &QueryParams) -> Result<Action, ApiError> {
+    // The original also accepted {"uuid": ...} in a JSON body.
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        optional_string(&parse_object(body)?, "uuid")?
+    };
+    let Some(text) = query.get("uuid").or(from_body) else {
+        return Err(FieldError::missing("uuid", "pass the app id as ?uuid=<id>, as list-available-apps returns it").into());
+    };
+    Ok(Action::GetCode { id: parse_app_id(&text)? })
+}
+
+/// Normalizes an app id to the lowercase hyphenated form stored as RowKey.
+pub fn parse_app_id(text: &str) -> Result<String, FieldError> {
+    uuid::Uuid::try_parse(text.trim())
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| FieldError::invalid("uuid", format!("{:?} is not a UUID; use an id from list-available-apps", truncate(text))))
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::invalid_json("the body must be a JSON object, e.g. {\"data\": \"otpauth://...\"}")),
+        Err(error) => Err(ApiError::invalid_json(format!(
+            "the body is not valid JSON (line {}, column {}); send a JSON object",
+            error.line(),
+            error.column()
+        ))),
+    }
+}
+
+fn optional_string(object: &Map<String, Value>, name: &'static str) -> Result<Option<String>, FieldError> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(FieldError::invalid(name, format!("{name} must be a string"))),
+    }
+}
+
+/// Accepts a JSON number or a numeric string, as clients send either.
+fn optional_number_text(object: &Map<String, Value>, name: &'static str) -> Result<Option<String>, FieldError> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(FieldError::invalid(name, format!("{name} must be a whole number"))),
+    }
+}
+
+/// Trims a display name and rejects control characters and overlong text.
+fn check_name(field: &'static str, value: String) -> Result<String, FieldError> {
+    let value = value.trim().to_string();
+    if value.chars().count() > MAX_NAME_CHARS {
+        return Err(FieldError::invalid(field, format!("{field} is longer than {MAX_NAME_CHARS} characters; shorten it")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::invalid(field, format!("{field} contains control characters; remove them")));
+    }
+    Ok(value)
+}
+
+/// Decoded query parameters; the first occurrence of a name wins.
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn parse(query: Option<&str>) -> QueryParams {
+        let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+        QueryParams(pairs)
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, query: Option<&str>, body: &str) -> ApiRequest {
+        ApiRequest { method: method.into(), path: path.into(), query: query.map(Into::into), body: body.as_bytes().to_vec() }
+    }
+
+    fn error_of(request: ApiRequest) -> ApiError {
+        parse(&request).expect_err("request should be rejected")
+    }
+
+    #[test]
+    fn add_from_uri_with_query_appname() {
+        let body = r#"{"data": "otpauth://totp/Bank:ivan?secret=JBSWY3DPEHPK3PXP&digits=8"}"#;
+        let Action::AddApp(app) = parse(&request("POST", "/api/add-totp-secret", Some("appname=Payments%20team"), body)).unwrap() else {
+            panic!("expected AddApp");
+        };
+        assert_eq!(app.issuer, "Bank");
+        assert_eq!(app.account, "ivan");
+        assert_eq!(app.custom_name, "Payments team");
+        assert_eq!(app.params.digits, 8);
+    }
+
+    #[test]
+    fn add_from_fields_accepts_numeric_strings() {
+        let body = r#"{"secret": "jbsw y3dp ehpk 3pxp", "issuer": "Shop", "account": "judy", "algorithm": "sha256", "digits": "8", "period": 60, "appname": "shop-admin"}"#;
+        let Action::AddApp(app) = parse(&request("POST", "/api/add-totp-secret", None, body)).unwrap() else {
+            panic!("expected AddApp");
+        };
+        assert_eq!(app.params, OtpParams { algorithm: Algorithm::Sha256, digits: 8, period: 60, encoder: Encoder::Decimal });
+        assert_eq!(app.custom_name, "shop-admin");
+    }
+
+    #[test]
+    fn add_rejections_name_the_field() {
+        let cases = [
+            ("", "missing_field", "data"),
+            ("[1]", "invalid_json", "body"),
+            ("{", "invalid_json", "body"),
+            ("{}", "missing_field", "data"),
+            (r#"{"data": "x", "secret": "y"}"#, "invalid_field", "data"),
+            (r#"{"data": 5}"#, "invalid_field", "data"),
+            (r#"{"data": "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&digits=12"}"#, "invalid_field", "digits"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "period": -5}"#, "invalid_field", "period"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "digits": [6]}"#, "invalid_field", "digits"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "appname": "a\u0000b"}"#, "invalid_field", "appname"),
+        ];
+        for (body, code, field) in cases {
+            let error = error_of(request("POST", "/api/add-totp-secret", None, body));
+            assert_eq!((error.status, error.code, error.field), (400, code, Some(field)), "body {body:?}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn get_code_takes_uuid_from_query_or_body() {
+        let id = "0F8FAD5B-D9CB-469F-A165-70867728950E";
+        let Action::GetCode { id: from_query } = parse(&request("GET", "/api/get-mfa-code", Some(&format!("uuid={id}")), "")).unwrap() else {
+            panic!("expected GetCode");
+        };
+        assert_eq!(from_query, "0f8fad5b-d9cb-469f-a165-70867728950e");
+        let Action::GetCode { id: from_body } = parse(&request("POST", "/api/get-mfa-code", None, &format!("{{\"uuid\": \"{id}\"}}"))).unwrap() else {
+            panic!("expected GetCode");
+        };
+        assert_eq!(from_body, from_query);
+    }
+
+    #[test]
+    fn get_code_rejects_missing_and_malformed_uuid() {
+        let error = error_of(request("GET", "/api/get-mfa-code", None, ""));
+        assert_eq!((error.code, error.field), ("missing_field", Some("uuid")));
+        let error = error_of(request("GET", "/api/get-mfa-code", Some("uuid=12345"), ""));
+        assert_eq!(error.message, "\"12345\" is not a UUID; use an id from list-available-apps");
+    }
+
+    #[test]
+    fn routing_errors() {
+        let error = error_of(request("GET", "/api/nope", None, ""));
+        assert_eq!((error.status, error.code), (404, "route_not_found"));
+        let error = error_of(request("DELETE", "/api/list-available-apps", None, ""));
+        assert_eq!((error.status, error.allow), (405, Some("GET")));
+        let error = error_of(request("POST", "/api/add-totp-secret", None, &" ".repeat(MAX_BODY_BYTES + 1)));
+        assert_eq!(error.status, 413);
+        assert!(matches!(parse(&request("get", "/API/List-Available-Apps/", None, "")), Ok(Action::ListApps)));
+    }
+}

@@ -1,0 +1,49 @@
+//! JSON shapes of successful responses. Field names keep the original
+//! sharedmfa's (`uuid`, `appname`, `custom`, `name`, `otp`, `expires`) and
+//! add the new ones beside them. No view has a place for a seed.
+
+use serde_json::{Value, json};
+
+use crate::otp::CodeWindow;
+use crate::store::apps::AppRecord;
+
+/// One app as `list-available-apps` returns it. `appname` is the issuer
+/// and `custom` the team's name for it, as in the original.
+pub fn app(record: &AppRecord) -> Value {
+    json!({
+        "uuid": record.id,
+        "appname": record.issuer,
+        "custom": record.custom_name,
+        "account": record.account,
+        "algorithm": record.params.algorithm.as_str(),
+        "digits": record.params.digits,
+        "period": record.params.period,
+        "encoder": record.params.encoder.as_str(),
+        "created": record.created,
+    })
+}
+
+/// The add response: the original's `name` and `uuid`, then the stored
+/// metadata and any warnings about the seed.
+pub fn added(record: &AppRecord, warnings: &[String]) -> Value {
+    let mut body = app(record);
+    body["name"] = json!(record.issuer);
+    body["warnings"] = json!(warnings);
+    body
+}
+
+/// The get-mfa-code response. `expires` is milliseconds left in the
+/// window, as the original returned it; `expires_at` is the window's end.
+pub fn code(record: &AppRecord, window: &CodeWindow, now_millis: u64, expires_at: &str) -> Value {
+    json!({
+        "otp": window.code,
+        "expires": window.millis_left(now_millis),
+        "expires_at": expires_at,
+        "period": record.params.period,
+        "digits": record.params.digits,
+        "algorithm": record.params.algorithm.as_str(),
+        "uuid": record.id,
+        "appname": record.issuer,
+        "custom": record.custom_name,
+    })
+}

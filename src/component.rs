@@ -1,0 +1,98 @@
+//! The `wasi:http` glue: the only wasm-specific module. It turns the
+//! incoming request into an [`ApiRequest`], hands it to [`api::handle`],
+//! and sends outbound requests through `wasi:http/outgoing-handler` via
+//! spin-sdk 5.2's WASI 0.2 bindings. No `fermyon:spin/*` interface is used,
+//! so the component runs on Spin, `wasmtime serve` and the host shim.
+
+use std::time::SystemTime;
+
+use futures::StreamExt;
+use spin_sdk::http::{IncomingRequest, Method, Request, Response, send};
+use spin_sdk::http_component;
+
+use crate::api::{self, ApiError, ApiRequest, request::MAX_BODY_BYTES};
+use crate::config::Config;
+use crate::log;
+use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+
+#[http_component]
+async fn handle(incoming: IncomingRequest) -> Response {
+    let config = Config::from_env_lookup(|name| std::env::var(name).ok());
+    let now = SystemTime::now();
+
+    let request = match read_request(incoming).await {
+        Ok(request) => request,
+        Err(error) => return to_response(api::respond_error(error)),
+    };
+    to_response(api::handle(&request, &config, &WasiTransport, now).await)
+}
+
+/// Reads method, path, query and at most `MAX_BODY_BYTES` of body; a longer
+/// body is answered with 413 without reading the rest.
+async fn read_request(incoming: IncomingRequest) -> Result<ApiRequest, ApiError> {
+    let method = incoming.method().to_string();
+    let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".to_string());
+    let (path, query) = match path_with_query.split_once('?') {
+        Some((path, query)) => (path.to_string(), Some(query.to_string())),
+        None => (path_with_query, None),
+    };
+
+    let mut body = Vec::new();
+    let mut stream = incoming.into_body_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::invalid_json("the request body could not be read; send it again"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(ApiRequest { method, path, query, body })
+}
+
+fn to_response(response: api::ApiResponse) -> Response {
+    let mut builder = Response::builder();
+    builder.status(response.status);
+    for (name, value) in response.headers {
+        builder.header(name, value);
+    }
+    builder.body(response.body).build()
+}
+
+/// Sends outbound requests through `wasi:http/outgoing-handler`.
+struct WasiTransport;
+
+impl Transport for WasiTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let mut builder = Request::builder();
+        builder.method(method(&request.method)).uri(request.url.as_str());
+        for (name, value) in &request.headers {
+            builder.header(name.as_str(), value.as_str());
+        }
+        let described = format!("{request:?}");
+        let outgoing = builder.body(request.body).build();
+
+        let response: Response = send(outgoing).await.map_err(|error| {
+            let message = error.to_string();
+            log::warn("outbound_request_failed", &[("request", &described), ("error", &message)]);
+            TransportError { message }
+        })?;
+
+        let headers = response
+            .headers()
+            .filter_map(|(name, value)| value.as_str().map(|v| (name.to_string(), v.to_string())))
+            .collect();
+        Ok(HttpResponse { status: *response.status(), headers, body: response.into_body() })
+    }
+}
+
+fn method(name: &str) -> Method {
+    match name {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "PATCH" => Method::Patch,
+        "HEAD" => Method::Head,
+        other => Method::Other(other.to_string()),
+    }
+}

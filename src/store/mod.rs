@@ -1,0 +1,40 @@
+//! Where apps and seeds are kept.
+//!
+//! - [`apps`]: app records in Table Storage, in the original sharedmfa schema.
+//! - [`secrets`]: the seed store, Key Vault or the sealed table.
+//! - [`sealed`]: AES-256-GCM sealing for the sealed-table store.
+
+pub mod apps;
+pub mod sealed;
+pub mod secrets;
+
+use std::fmt;
+
+use crate::azure::UpstreamError;
+
+/// A storage failure: the service failed, or it returned data this version
+/// cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    Upstream(UpstreamError),
+    /// A stored record or seed is unreadable. `reason` never contains seed
+    /// material.
+    Corrupt { app_id: String, reason: String },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Upstream(error) => error.fmt(f),
+            StoreError::Corrupt { app_id, reason } => write!(f, "stored data for app {app_id} is unreadable: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<UpstreamError> for StoreError {
+    fn from(error: UpstreamError) -> Self {
+        StoreError::Upstream(error)
+    }
+}
