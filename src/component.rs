@@ -27,8 +27,8 @@ async fn handle(incoming: IncomingRequest) -> Response {
     to_response(api::handle(&request, &config, &WasiTransport, now).await)
 }
 
-/// Reads method, path, query and at most `MAX_BODY_BYTES` of body; a longer
-/// body is answered with 413 without reading the rest.
+/// Reads method, path, query and at most `MAX_BODY_BYTES` of body. A longer
+/// body gets a 413 response without the rest being read.
 async fn read_request(incoming: IncomingRequest) -> Result<ApiRequest, ApiError> {
     let method = incoming.method().to_string();
     let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".to_string());

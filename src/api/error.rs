@@ -2,7 +2,7 @@
 //! become HTTP status codes.
 //!
 //! Every error body is `{"error": {"code", "message", "field"}}`: a stable
-//! machine-readable code, a message that says what is wrong and how to fix
+//! machine-readable code, a message that states what is wrong and how to fix
 //! it, and the request field at fault (or null).
 
 use serde_json::json;
@@ -72,7 +72,7 @@ impl ApiError {
     }
 
     pub fn from_upstream(error: &UpstreamError) -> ApiError {
-        let what = match error.service {
+        let store_name = match error.service {
             Service::TableStorage => "table storage",
             Service::KeyVault | Service::ManagedIdentity => "the secret store",
         };
@@ -80,19 +80,19 @@ impl ApiError {
             UpstreamErrorKind::Unavailable => ApiError::new(
                 503,
                 "storage_unavailable",
-                format!("{what} is unavailable; retry shortly, and check the storage settings if it persists"),
+                format!("{store_name} is unavailable; retry shortly, and check the storage settings if it persists"),
                 None,
             ),
             UpstreamErrorKind::Rejected { .. } | UpstreamErrorKind::InvalidResponse => ApiError::new(
                 502,
                 "storage_error",
-                format!("{what} rejected the request; the server log names the cause (often credentials or permissions)"),
+                format!("{store_name} rejected the request; the server log names the cause (often credentials or permissions)"),
                 None,
             ),
         }
     }
 
-    /// The JSON body.
+    /// Serializes the error as the JSON response body.
     pub fn body(&self) -> Vec<u8> {
         let body = json!({
             "error": { "code": self.code, "message": self.message, "field": self.field }

@@ -19,9 +19,9 @@ pub struct Services<'a, T> {
     pub secrets: SecretStore<'a, T>,
 }
 
-/// Adds an app: the seed first, then the record. A record is only ever
-/// written after its seed, so no listed app lacks a seed; when the record
-/// write fails the seed is deleted again so none is left behind.
+/// Adds an app: the seed first, then the record. A record is only written
+/// after its seed, so no listed app lacks a seed. When the record write
+/// fails, the seed is deleted again so none is left behind.
 pub async fn add_app<T: Transport>(services: &Services<'_, T>, app: NewApp, now: SystemTime) -> Result<Value, ApiError> {
     let id = new_app_id()?;
     let record = AppRecord {
@@ -77,7 +77,7 @@ pub async fn get_code<T: Transport>(services: &Services<'_, T>, id: &str, now: S
     let record = match services.apps.get(id).await {
         Ok(Some(record)) => record,
         Ok(None) => {
-            return Err(ApiError::not_found("uuid", format!("no app has id {id}; list-available-apps shows the ids")));
+            return Err(ApiError::not_found("uuid", format!("no app has uuid {id}; list-available-apps shows the ids")));
         }
         Err(error) => {
             log::error("app_read_failed", &[("app_id", id), ("error", &error.to_string())]);

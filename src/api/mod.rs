@@ -37,8 +37,8 @@ pub struct ApiResponse {
 }
 
 /// Handles one request. `config` is the result of reading the environment,
-/// so a misconfigured instance still answers every request with a clear
-/// error. `now` is the time codes are computed for.
+/// so a misconfigured instance still returns a clear error for every
+/// request. `now` is the time codes are computed for.
 pub async fn handle<T: Transport>(
     request: &ApiRequest,
     config: &Result<Config, ConfigError>,

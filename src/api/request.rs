@@ -15,10 +15,10 @@ use crate::otp::{Algorithm, Encoder, OtpParams, Seed, parse_otpauth_uri};
 /// hostile body from costing memory. Hosts may enforce a larger outer limit.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Longest issuer, account or custom name accepted, in characters.
+/// Maximum length of an issuer, account or custom name, in characters.
 pub const MAX_NAME_CHARS: usize = 256;
 
-/// An incoming request as the API sees it, independent of the host.
+/// An incoming request in host-independent form.
 #[derive(Debug, Clone, Default)]
 pub struct ApiRequest {
     pub method: String,
@@ -29,7 +29,7 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
 }
 
-/// What a valid request asks for.
+/// The operation a valid request selects.
 #[derive(Debug)]
 pub enum Action {
     Health,
@@ -57,7 +57,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/get-mfa-code", "GET, POST"),
 ];
 
-/// Parses a request into an action, or the error to answer with.
+/// Parses a request into an action, or into the error to respond with.
 pub fn parse(request: &ApiRequest) -> Result<Action, ApiError> {
     // Azure Functions routes are case-insensitive; keep that behaviour.
     let path = request.path.trim_end_matches('/').to_ascii_lowercase();
@@ -127,8 +127,8 @@ fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
     Ok(app)
 }
 
-/// The field form: `secret`, `issuer`, `account`, `algorithm`, `digits`,
-/// `period`, `encoder`.
+/// Parses the field form: `secret`, `issuer`, `account`, `algorithm`,
+/// `digits`, `period`, `encoder`.
 fn parse_fields(object: &Map<String, Value>, secret: &str, custom_name: String) -> Result<NewApp, ApiError> {
     let seed = Seed::from_base32(secret, "secret")?;
     let issuer = check_name("issuer", optional_string(object, "issuer")?.unwrap_or_default())?;

@@ -23,8 +23,8 @@ pub fn app(record: &AppRecord) -> Value {
     })
 }
 
-/// The add response: the original's `name` and `uuid`, then the stored
-/// metadata and any warnings about the seed.
+/// Builds the add response: the original's `name` and `uuid`, then the
+/// stored metadata and any warnings about the seed.
 pub fn added(record: &AppRecord, warnings: &[String]) -> Value {
     let mut body = app(record);
     body["name"] = json!(record.issuer);
@@ -32,8 +32,8 @@ pub fn added(record: &AppRecord, warnings: &[String]) -> Value {
     body
 }
 
-/// The get-mfa-code response. `expires` is milliseconds left in the
-/// window, as the original returned it; `expires_at` is the window's end.
+/// Builds the get-mfa-code response. `expires` is the milliseconds left in
+/// the window, as the original returned it, and `expires_at` is its end.
 pub fn code(record: &AppRecord, window: &CodeWindow, now_millis: u64, expires_at: &str) -> Value {
     json!({
         "otp": window.code,
