@@ -4,7 +4,7 @@
 //! - [`api`]: the HTTP API: routing, validation, handlers, JSON shapes, errors.
 //! - [`otp`]: seeds, otpauth URI parsing and code generation (via `totp-rs`).
 //! - [`store`]: app records and the seed store (Key Vault or sealed table).
-//! - [`azure`]: REST clients for Table Storage, Key Vault and managed identity.
+//! - [`azure`]: Table Storage and managed identity REST clients, and the Key Vault SDK client.
 //! - [`config`]: settings from environment variables, shared with the host.
 //! - [`transport`]: the outbound HTTP trait the Azure clients send through.
 //! - `component` (wasm32 only): the `wasi:http` entry point.
