@@ -1,19 +1,17 @@
-//! The `wasi:http` glue: the only wasm-specific module. It turns the
-//! incoming request into an [`ApiRequest`], hands it to [`api::handle`],
-//! and sends outbound requests through `wasi:http/outgoing-handler` via
-//! spin-sdk 5.2's WASI 0.2 bindings. No `fermyon:spin/*` interface is used,
-//! so the component runs on Spin, `wasmtime serve` and the host shim.
+//! The `wasi:http` entry point. It turns the incoming request into an
+//! [`ApiRequest`], hands it to [`api::handle`], and sends outbound requests
+//! through [`WasiTransport`]. No `fermyon:spin/*` interface is used, so the
+//! component runs on Spin, `wasmtime serve` and the host shim.
 
 use std::time::SystemTime;
 
 use futures::StreamExt;
-use spin_sdk::http::{IncomingRequest, Method, Request, Response, send};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 use crate::api::{self, ApiError, ApiRequest, request::MAX_BODY_BYTES};
 use crate::config::Config;
-use crate::log;
-use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+use crate::wasi_transport::WasiTransport;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest) -> Response {
@@ -56,43 +54,4 @@ fn to_response(response: api::ApiResponse) -> Response {
         builder.header(name, value);
     }
     builder.body(response.body).build()
-}
-
-/// Sends outbound requests through `wasi:http/outgoing-handler`.
-struct WasiTransport;
-
-impl Transport for WasiTransport {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let mut builder = Request::builder();
-        builder.method(method(&request.method)).uri(request.url.as_str());
-        for (name, value) in &request.headers {
-            builder.header(name.as_str(), value.as_str());
-        }
-        let described = format!("{request:?}");
-        let outgoing = builder.body(request.body).build();
-
-        let response: Response = send(outgoing).await.map_err(|error| {
-            let message = error.to_string();
-            log::warn("outbound_request_failed", &[("request", &described), ("error", &message)]);
-            TransportError { message }
-        })?;
-
-        let headers = response
-            .headers()
-            .filter_map(|(name, value)| value.as_str().map(|v| (name.to_string(), v.to_string())))
-            .collect();
-        Ok(HttpResponse { status: *response.status(), headers, body: response.into_body() })
-    }
-}
-
-fn method(name: &str) -> Method {
-    match name {
-        "GET" => Method::Get,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        "PATCH" => Method::Patch,
-        "HEAD" => Method::Head,
-        other => Method::Other(other.to_string()),
-    }
 }

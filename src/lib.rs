@@ -4,12 +4,14 @@
 //! - [`api`]: the HTTP API: routing, validation, handlers, JSON shapes, errors.
 //! - [`otp`]: seeds, otpauth URI parsing and code generation (via `totp-rs`).
 //! - [`store`]: app records and the seed store (Key Vault or sealed table).
-//! - [`azure`]: REST clients for Table Storage, Key Vault and managed identity.
+//! - [`azure`]: Table Storage and managed identity REST clients, and the Key Vault SDK client.
 //! - [`config`]: settings from environment variables, shared with the host.
 //! - [`transport`]: the outbound HTTP trait the Azure clients send through.
-//! - `component` (wasm32 only): the `wasi:http` glue, the only host-specific code.
+//! - `component` (wasm32 only): the `wasi:http` entry point.
+//! - `wasi_transport` (wasm32 only): outbound HTTP over `wasi:http`.
 //!
-//! Everything except `component` is plain Rust and is unit-tested natively.
+//! Everything except those two and the Azure SDK glue in
+//! `azure::keyvault` is plain Rust and is unit-tested natively.
 
 pub mod api;
 pub mod azure;
@@ -22,3 +24,5 @@ pub mod transport;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_transport;

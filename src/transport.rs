@@ -71,6 +71,8 @@ impl fmt::Display for TransportError {
     }
 }
 
+impl std::error::Error for TransportError {}
+
 /// Sends one request and reads the whole response.
 ///
 /// Futures need not be `Send`: a component instance is single-threaded.

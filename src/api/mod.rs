@@ -80,7 +80,7 @@ fn services<'a, T: Transport>(config: &'a Config, transport: &'a T) -> Services<
     let apps = AppStore::new(TableClient::new(transport, &config.storage), &config.apps_table);
     let secrets = match &config.secret_store {
         SecretStoreConfig::KeyVault { vault_url, identity } => {
-            SecretStore::KeyVault(KeyVaultClient::new(transport, vault_url, identity))
+            SecretStore::KeyVault(KeyVaultClient::new(vault_url, identity))
         }
         SecretStoreConfig::SealedTable { key } => SecretStore::SealedTable {
             tables: TableClient::new(transport, &config.storage),

@@ -65,7 +65,12 @@ impl UpstreamError {
     /// Classifies a non-success response. `code` is the service's error code
     /// when the caller could read one from the body or headers.
     pub fn from_status(service: Service, response: &HttpResponse, code: Option<String>) -> UpstreamError {
-        let status = response.status;
+        UpstreamError::from_status_code(service, response.status, code)
+    }
+
+    /// Classifies a non-success HTTP status, as [`UpstreamError::from_status`]
+    /// does, for callers that have only the status and the error code.
+    pub fn from_status_code(service: Service, status: u16, code: Option<String>) -> UpstreamError {
         let kind = if status == 429 || status >= 500 {
             UpstreamErrorKind::Unavailable
         } else {

@@ -17,9 +17,13 @@ use crate::transport::{HttpRequest, HttpResponse, Transport};
 
 pub const API_VERSION: &str = "2019-08-01";
 
-/// A bearer token. `Debug` never prints it.
+/// A bearer token and its expiry. `Debug` never prints the token.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(pub String);
+pub struct AccessToken {
+    pub secret: String,
+    /// Expiry in seconds since the Unix epoch, if the endpoint sent one.
+    pub expires_on: Option<i64>,
+}
 
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -59,7 +63,7 @@ pub fn token_request(identity: &ManagedIdentity, resource: &str) -> HttpRequest 
     }
 }
 
-/// Reads `access_token` from a token response.
+/// Reads `access_token` and `expires_on` from a token response.
 pub fn parse_token_response(response: &HttpResponse) -> Result<AccessToken, UpstreamError> {
     if !response.is_success() {
         let code = serde_json::from_slice::<Value>(&response.body)
@@ -69,12 +73,20 @@ pub fn parse_token_response(response: &HttpResponse) -> Result<AccessToken, Upst
     }
     let value: Value = serde_json::from_slice(&response.body)
         .map_err(|_| UpstreamError::invalid_response(Service::ManagedIdentity, "token response is not JSON"))?;
-    value
+    let secret = value
         .get("access_token")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
-        .map(|t| AccessToken(t.to_string()))
-        .ok_or_else(|| UpstreamError::invalid_response(Service::ManagedIdentity, "token response has no access_token"))
+        .ok_or_else(|| UpstreamError::invalid_response(Service::ManagedIdentity, "token response has no access_token"))?;
+    Ok(AccessToken { secret: secret.to_string(), expires_on: value.get("expires_on").and_then(epoch_seconds) })
+}
+
+/// Reads epoch seconds sent as a string (App Service) or as a number.
+fn epoch_seconds(value: &Value) -> Option<i64> {
+    match value {
+        Value::String(text) => text.parse().ok(),
+        other => other.as_i64(),
+    }
 }
 
 #[cfg(test)]
@@ -104,8 +116,17 @@ mod tests {
         let body = br#"{"access_token":"eyJ0eXAi","expires_on":"1796420000","resource":"https://vault.azure.net","token_type":"Bearer"}"#;
         let response = HttpResponse { status: 200, headers: vec![], body: body.to_vec() };
         let token = parse_token_response(&response).unwrap();
-        assert_eq!(token.0, "eyJ0eXAi");
+        assert_eq!(token.secret, "eyJ0eXAi");
+        assert_eq!(token.expires_on, Some(1796420000));
         assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
+    }
+
+    #[test]
+    fn token_expiry_as_number_or_missing() {
+        let response = HttpResponse { status: 200, headers: vec![], body: br#"{"access_token":"t","expires_on":1796420000}"#.to_vec() };
+        assert_eq!(parse_token_response(&response).unwrap().expires_on, Some(1796420000));
+        let response = HttpResponse { status: 200, headers: vec![], body: br#"{"access_token":"t"}"#.to_vec() };
+        assert_eq!(parse_token_response(&response).unwrap().expires_on, None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! - [`shared_key`]: Shared Key request signing for Table Storage.
 //! - [`tables`]: Table Storage entities: insert, get, query, delete.
 //! - [`identity`]: managed identity tokens (App Service / Functions).
-//! - [`keyvault`]: Key Vault secrets: set, get, delete.
+//! - [`keyvault`]: Key Vault secrets through the Azure SDK: set, get, delete.
 //! - [`error`]: the one error type all of them return.
 
 pub mod error;

@@ -22,7 +22,7 @@ use crate::transport::Transport;
 pub const SEALED_PARTITION_KEY: &str = "seed";
 
 pub enum SecretStore<'a, T> {
-    KeyVault(KeyVaultClient<'a, T>),
+    KeyVault(KeyVaultClient),
     SealedTable { tables: TableClient<'a, T>, table: &'a str, key: &'a SealKey },
 }
 
