@@ -29,6 +29,12 @@ async fn handle(incoming: IncomingRequest) -> Response {
 /// body gets a 413 response without the rest being read.
 async fn read_request(incoming: IncomingRequest) -> Result<ApiRequest, ApiError> {
     let method = incoming.method().to_string();
+    let headers = incoming
+        .headers()
+        .entries()
+        .into_iter()
+        .filter_map(|(name, value)| String::from_utf8(value).ok().map(|value| (name, value)))
+        .collect();
     let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".to_string());
     let (path, query) = match path_with_query.split_once('?') {
         Some((path, query)) => (path.to_string(), Some(query.to_string())),
@@ -44,7 +50,7 @@ async fn read_request(incoming: IncomingRequest) -> Result<ApiRequest, ApiError>
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(ApiRequest { method, path, query, body })
+    Ok(ApiRequest { method, path, query, headers, body })
 }
 
 fn to_response(response: api::ApiResponse) -> Response {

@@ -26,7 +26,16 @@ pub struct ApiRequest {
     pub path: String,
     /// Raw query string without `?`.
     pub query: Option<String>,
+    /// Header names and values as received; names in any case.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl ApiRequest {
+    /// Returns the first value of header `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 /// The operation a valid request selects.
@@ -240,7 +249,13 @@ mod tests {
     use super::*;
 
     fn request(method: &str, path: &str, query: Option<&str>, body: &str) -> ApiRequest {
-        ApiRequest { method: method.into(), path: path.into(), query: query.map(Into::into), body: body.as_bytes().to_vec() }
+        ApiRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query.map(Into::into),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     fn error_of(request: ApiRequest) -> ApiError {
@@ -308,6 +323,13 @@ mod tests {
         assert_eq!((error.code, error.field), ("missing_field", Some("uuid")));
         let error = error_of(request("GET", "/api/get-mfa-code", Some("uuid=12345"), ""));
         assert_eq!(error.message, "\"12345\" is not a UUID; use an id from list-available-apps");
+    }
+
+    #[test]
+    fn header_lookup_ignores_case() {
+        let request = request("GET", "/api/health", None, "");
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("x-missing"), None);
     }
 
     #[test]

@@ -1,19 +1,17 @@
-//! A small Table Storage client over the REST API (version 2019-02-02).
-//!
-//! No maintained Rust crate covers Tables, so this client does just what
-//! sharedmfa needs: insert, get, query one partition, delete, and create a
-//! table on first use. Request building and response parsing are pure
-//! functions; the async methods only add the clock and the transport.
+//! The wire format of the Table service: signed requests, entity paths,
+//! query strings, and reading entities, continuations and error codes from
+//! responses. Everything here is a pure function.
 
 use std::time::SystemTime;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::error::{Service, UpstreamError, UpstreamErrorKind};
-use super::shared_key;
+use super::Entity;
+use crate::azure::error::{Service, UpstreamError};
+use crate::azure::shared_key;
 use crate::config::StorageAccount;
-use crate::transport::{HttpRequest, HttpResponse, Transport};
+use crate::transport::{HttpRequest, HttpResponse};
 
 /// REST version sent as `x-ms-version`. Azurite 3.37 rejects versions newer
 /// than it knows with 400, and this one has everything used here.
@@ -27,118 +25,12 @@ const ACCEPT_JSON: &str = "application/json;odata=nometadata";
 /// query values.
 const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// Most pages a partition query follows. Each page holds up to 1,000
-/// entities, so this bounds one listing at 100,000 apps and stops a service
-/// that keeps returning continuations from looping forever.
-const MAX_QUERY_PAGES: usize = 100;
-
-/// One entity as JSON properties, including `PartitionKey` and `RowKey`.
-pub type Entity = Map<String, Value>;
-
-/// Table Storage client for one account, borrowing its transport.
-pub struct TableClient<'a, T> {
-    transport: &'a T,
-    account: &'a StorageAccount,
-}
-
-impl<'a, T: Transport> TableClient<'a, T> {
-    pub fn new(transport: &'a T, account: &'a StorageAccount) -> Self {
-        TableClient { transport, account }
-    }
-
-    /// Inserts a new entity, creating the table first if it does not exist.
-    /// Fails with `Rejected { status: 409 }` if the keys are taken.
-    pub async fn insert(&self, table: &str, entity: &Entity) -> Result<(), UpstreamError> {
-        let body = serde_json::to_vec(entity).expect("JSON map serializes");
-        let request = self.request("POST", &format!("/{table}"), None, Some(body.clone()));
-        let response = self.send(request).await?;
-        if response.is_success() {
-            return Ok(());
-        }
-        if error_code(&response).as_deref() != Some("TableNotFound") {
-            return Err(table_error(&response));
-        }
-
-        self.create_table(table).await?;
-        let retry = self.request("POST", &format!("/{table}"), None, Some(body));
-        let response = self.send(retry).await?;
-        if response.is_success() { Ok(()) } else { Err(table_error(&response)) }
-    }
-
-    /// Returns the entity with these keys, or `None` if it (or its table)
-    /// does not exist.
-    pub async fn get(&self, table: &str, partition_key: &str, row_key: &str) -> Result<Option<Entity>, UpstreamError> {
-        let request = self.request("GET", &entity_path(table, partition_key, row_key), None, None);
-        let response = self.send(request).await?;
-        if response.status == 404 {
-            return Ok(None);
-        }
-        if !response.is_success() {
-            return Err(table_error(&response));
-        }
-        parse_entity(&response.body).map(Some)
-    }
-
-    /// Returns every entity in one partition, following continuation tokens.
-    /// A missing table reads as empty.
-    pub async fn query_partition(&self, table: &str, partition_key: &str) -> Result<Vec<Entity>, UpstreamError> {
-        let filter = format!("PartitionKey eq '{}'", partition_key.replace('\'', "''"));
-        let mut entities = Vec::new();
-        let mut continuation: Option<(String, String)> = None;
-
-        for _ in 0..MAX_QUERY_PAGES {
-            let query = query_string(&filter, continuation.as_ref());
-            let request = self.request("GET", &format!("/{table}()"), Some(&query), None);
-            let response = self.send(request).await?;
-            if response.status == 404 && error_code(&response).as_deref() == Some("TableNotFound") {
-                return Ok(Vec::new());
-            }
-            if !response.is_success() {
-                return Err(table_error(&response));
-            }
-
-            entities.extend(parse_entities(&response.body)?);
-            continuation = next_continuation(&response);
-            if continuation.is_none() {
-                return Ok(entities);
-            }
-        }
-        Err(UpstreamError::invalid_response(
-            Service::TableStorage,
-            format!("query of table {table} returned more than {MAX_QUERY_PAGES} pages"),
-        ))
-    }
-
-    /// Deletes an entity unconditionally. Deleting a missing entity succeeds,
-    /// so callers can retry a cleanup.
-    pub async fn delete(&self, table: &str, partition_key: &str, row_key: &str) -> Result<(), UpstreamError> {
-        let mut request = self.request("DELETE", &entity_path(table, partition_key, row_key), None, None);
-        request.headers.push(("If-Match".into(), "*".into()));
-        let response = self.send(request).await?;
-        if response.is_success() || response.status == 404 {
-            return Ok(());
-        }
-        Err(table_error(&response))
-    }
-
-    async fn create_table(&self, table: &str) -> Result<(), UpstreamError> {
-        let body = serde_json::to_vec(&serde_json::json!({ "TableName": table })).expect("JSON serializes");
-        let request = self.request("POST", "/Tables", None, Some(body));
-        let response = self.send(request).await?;
-        // Another request may have created it a moment ago.
-        if response.is_success() || error_code(&response).as_deref() == Some("TableAlreadyExists") {
-            return Ok(());
-        }
-        Err(table_error(&response))
-    }
-
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, UpstreamError> {
-        self.transport.send(request).await.map_err(|e| UpstreamError::transport(Service::TableStorage, e))
-    }
-
-    fn request(&self, method: &str, path: &str, query: Option<&str>, body: Option<Vec<u8>>) -> HttpRequest {
-        build_request(self.account, method, path, query, body, SystemTime::now())
-    }
+/// Position to resume a query from: `NextPartitionKey` and `NextRowKey` as
+/// the service returned them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continuation {
+    pub next_partition_key: String,
+    pub next_row_key: String,
 }
 
 /// Builds a signed request. `path` is relative to the table endpoint and
@@ -192,9 +84,13 @@ pub fn entity_path(table: &str, partition_key: &str, row_key: &str) -> String {
     format!("/{table}(PartitionKey='{}',RowKey='{}')", escape(partition_key), escape(row_key))
 }
 
-fn query_string(filter: &str, continuation: Option<&(String, String)>) -> String {
+/// Builds `$filter=...[&$top=N][&NextPartitionKey=..&NextRowKey=..]`.
+pub fn query_string(filter: &str, top: Option<u32>, continuation: Option<&Continuation>) -> String {
     let mut query = format!("$filter={}", utf8_percent_encode(filter, ESCAPED));
-    if let Some((partition, row)) = continuation {
+    if let Some(top) = top {
+        query.push_str(&format!("&$top={top}"));
+    }
+    if let Some(Continuation { next_partition_key: partition, next_row_key: row }) = continuation {
         query.push_str(&format!(
             "&NextPartitionKey={}&NextRowKey={}",
             utf8_percent_encode(partition, ESCAPED),
@@ -205,20 +101,25 @@ fn query_string(filter: &str, continuation: Option<&(String, String)>) -> String
 }
 
 /// Reads the continuation headers. A page may be empty and still carry one.
-fn next_continuation(response: &HttpResponse) -> Option<(String, String)> {
+pub fn next_continuation(response: &HttpResponse) -> Option<Continuation> {
     let partition = response.header("x-ms-continuation-NextPartitionKey")?;
     let row = response.header("x-ms-continuation-NextRowKey").unwrap_or_default();
-    Some((partition.to_string(), row.to_string()))
+    Some(Continuation { next_partition_key: partition.to_string(), next_row_key: row.to_string() })
 }
 
-fn parse_entity(body: &[u8]) -> Result<Entity, UpstreamError> {
+/// Quotes a string for an OData filter: `'o''neil'`.
+pub fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+pub fn parse_entity(body: &[u8]) -> Result<Entity, UpstreamError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(UpstreamError::invalid_response(Service::TableStorage, "entity is not a JSON object")),
     }
 }
 
-fn parse_entities(body: &[u8]) -> Result<Vec<Entity>, UpstreamError> {
+pub fn parse_entities(body: &[u8]) -> Result<Vec<Entity>, UpstreamError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| UpstreamError::invalid_response(Service::TableStorage, "query result is not JSON"))?;
     let Some(Value::Array(items)) = value.get("value") else {
@@ -238,14 +139,8 @@ pub fn error_code(response: &HttpResponse) -> Option<String> {
     value.get("odata.error")?.get("code")?.as_str().map(str::to_string)
 }
 
-fn table_error(response: &HttpResponse) -> UpstreamError {
+pub fn table_error(response: &HttpResponse) -> UpstreamError {
     UpstreamError::from_status(Service::TableStorage, response, error_code(response))
-}
-
-/// True when the error is Table Storage's answer to an insert whose keys
-/// already exist.
-pub fn is_conflict(error: &UpstreamError) -> bool {
-    matches!(error.kind, UpstreamErrorKind::Rejected { status: 409, .. })
 }
 
 #[cfg(test)]
@@ -256,6 +151,11 @@ mod tests {
 
     fn azurite() -> StorageAccount {
         parse_connection_string("UseDevelopmentStorage=true").unwrap()
+    }
+
+    #[test]
+    fn quote_doubles_single_quotes() {
+        assert_eq!(quote("o'neil"), "'o''neil'");
     }
 
     #[test]
@@ -279,10 +179,10 @@ mod tests {
 
     #[test]
     fn query_string_encodes_filter_and_continuation() {
-        let continuation = ("1!12!bWZhc2VlZA--".to_string(), "1!8!YWJj".to_string());
+        let continuation = Continuation { next_partition_key: "1!12!bWZhc2VlZA--".to_string(), next_row_key: "1!8!YWJj".to_string() };
         assert_eq!(
-            query_string("PartitionKey eq 'mfaseed'", Some(&continuation)),
-            "$filter=PartitionKey%20eq%20%27mfaseed%27&NextPartitionKey=1%2112%21bWZhc2VlZA--&NextRowKey=1%218%21YWJj"
+            query_string("PartitionKey eq 'mfaseed'", Some(5), Some(&continuation)),
+            "$filter=PartitionKey%20eq%20%27mfaseed%27&$top=5&NextPartitionKey=1%2112%21bWZhc2VlZA--&NextRowKey=1%218%21YWJj"
         );
     }
 
