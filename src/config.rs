@@ -11,6 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use url::Url;
 
+pub mod access;
+pub use access::AccessConfig;
+
 /// Environment variables the component reads. Hosts pass exactly these to
 /// the guest and nothing else from their own environment.
 pub const GUEST_ENV_VARS: &[&str] = &[
@@ -24,6 +27,12 @@ pub const GUEST_ENV_VARS: &[&str] = &[
     IDENTITY_ENDPOINT_VAR,
     IDENTITY_HEADER_VAR,
     CLIENT_ID_VAR,
+    ADMIN_KEY_VAR,
+    KEY_HASH_SECRET_VAR,
+    KEYS_TABLE_VAR,
+    AUDIT_TABLE_VAR,
+    EASY_AUTH_VAR,
+    EASY_AUTH_ROLES_VAR,
 ];
 
 /// Storage connection string, named as Azure Functions names it.
@@ -42,10 +51,18 @@ pub const IDENTITY_HEADER_VAR: &str = "IDENTITY_HEADER";
 /// Client id of a user-assigned managed identity; unset means system-assigned.
 pub const CLIENT_ID_VAR: &str = "AZURE_CLIENT_ID";
 
+pub const KEYS_TABLE_VAR: &str = "SHAREDMFA_KEYS_TABLE";
+pub const AUDIT_TABLE_VAR: &str = "SHAREDMFA_AUDIT_TABLE";
+pub use access::{ADMIN_KEY_VAR, EASY_AUTH_ROLES_VAR, EASY_AUTH_VAR, KEY_HASH_SECRET_VAR};
+
 /// Table of app records. The original sharedmfa used `apps`.
 pub const DEFAULT_APPS_TABLE: &str = "apps";
 /// Table of sealed seeds, used only by the sealed-table secret store.
 pub const DEFAULT_SEEDS_TABLE: &str = "seeds";
+/// Table of API key records (hashes only).
+pub const DEFAULT_KEYS_TABLE: &str = "apikeys";
+/// Table of audit entries.
+pub const DEFAULT_AUDIT_TABLE: &str = "audit";
 
 /// Azurite's published development account (documented by Microsoft for
 /// `UseDevelopmentStorage=true`); not a secret.
@@ -60,7 +77,10 @@ pub struct Config {
     pub storage: StorageAccount,
     pub apps_table: String,
     pub seeds_table: String,
+    pub keys_table: String,
+    pub audit_table: String,
     pub secret_store: SecretStoreConfig,
+    pub access: AccessConfig,
 }
 
 /// A storage account reached with Shared Key authorization.
@@ -164,9 +184,14 @@ impl Config {
 
         let apps_table = table_name(APPS_TABLE_VAR, get(APPS_TABLE_VAR), DEFAULT_APPS_TABLE)?;
         let seeds_table = table_name(SEEDS_TABLE_VAR, get(SEEDS_TABLE_VAR), DEFAULT_SEEDS_TABLE)?;
-        if apps_table.eq_ignore_ascii_case(&seeds_table) {
-            return Err(config_error(SEEDS_TABLE_VAR, "must differ from the apps table name"));
-        }
+        let keys_table = table_name(KEYS_TABLE_VAR, get(KEYS_TABLE_VAR), DEFAULT_KEYS_TABLE)?;
+        let audit_table = table_name(AUDIT_TABLE_VAR, get(AUDIT_TABLE_VAR), DEFAULT_AUDIT_TABLE)?;
+        check_distinct_tables(&[
+            (APPS_TABLE_VAR, &apps_table),
+            (SEEDS_TABLE_VAR, &seeds_table),
+            (KEYS_TABLE_VAR, &keys_table),
+            (AUDIT_TABLE_VAR, &audit_table),
+        ])?;
 
         let store = get(SECRET_STORE_VAR).unwrap_or_else(|| "keyvault".to_string());
         let secret_store = match store.to_ascii_lowercase().as_str() {
@@ -182,7 +207,9 @@ impl Config {
             }
         };
 
-        Ok(Config { storage, apps_table, seeds_table, secret_store })
+        let access = AccessConfig::from_lookup(&get)?;
+
+        Ok(Config { storage, apps_table, seeds_table, keys_table, audit_table, secret_store, access })
     }
 
     /// Origins the component may call, as lowercase `scheme://host:port` with
@@ -344,6 +371,17 @@ fn table_name(variable: &'static str, value: Option<String>, default: &str) -> R
         ));
     }
     Ok(name)
+}
+
+/// Every table must have its own name: a shared table would mix app
+/// records with keys or audit entries.
+fn check_distinct_tables(tables: &[(&'static str, &String)]) -> Result<(), ConfigError> {
+    for (index, (variable, name)) in tables.iter().enumerate() {
+        if let Some((other, _)) = tables[..index].iter().find(|(_, earlier)| earlier.eq_ignore_ascii_case(name)) {
+            return Err(config_error(variable, format!("table {name:?} is already used by {other}; choose another name")));
+        }
+    }
+    Ok(())
 }
 
 fn check_endpoint_url(variable: &'static str, value: &str) -> Result<(), ConfigError> {

@@ -1,6 +1,7 @@
 //! sharedmfa: shared TOTP codes over HTTP, as one WASI 0.2 component.
 //!
 //! Where things are:
+//! - [`access`]: roles, scopes, API keys and the caller's identity.
 //! - [`api`]: the HTTP API: routing, validation, handlers, JSON shapes, errors.
 //! - [`otp`]: seeds, otpauth URI parsing and code generation (via `totp-rs`).
 //! - [`store`]: app records and the seed store (Key Vault or sealed table).
@@ -13,6 +14,7 @@
 //! Everything except those two and the Azure SDK glue in
 //! `azure::keyvault` is plain Rust and is unit-tested natively.
 
+pub mod access;
 pub mod api;
 pub mod azure;
 pub mod config;

@@ -1,0 +1,99 @@
+//! Reading the caller's credential and client address from request headers.
+
+use crate::api::ApiRequest;
+
+/// Easy Auth principal name header, set by App Service authentication.
+pub const EASY_AUTH_NAME_HEADER: &str = "x-ms-client-principal-name";
+/// Easy Auth principal object id header.
+pub const EASY_AUTH_ID_HEADER: &str = "x-ms-client-principal-id";
+
+/// What a request presents to identify its caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    Key(&'a str),
+    /// Easy Auth principal headers (trusted only when configured).
+    EasyAuth { name: Option<&'a str>, id: Option<&'a str> },
+    None,
+}
+
+/// Finds the credential. A key wins over Easy Auth headers; the Easy Auth
+/// headers are read only when `easy_auth` is on, because without App
+/// Service authentication in front any client could send them.
+pub fn credential_of(request: &ApiRequest, easy_auth: bool) -> Credential<'_> {
+    if let Some(value) = request.header("authorization") {
+        let value = value.trim();
+        if let Some((scheme, token)) = value.split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            return Credential::Key(token.trim());
+        }
+    }
+    if let Some(key) = request.header("x-api-key") {
+        return Credential::Key(key.trim());
+    }
+    if easy_auth {
+        let name = request.header(EASY_AUTH_NAME_HEADER).map(str::trim).filter(|v| !v.is_empty());
+        let id = request.header(EASY_AUTH_ID_HEADER).map(str::trim).filter(|v| !v.is_empty());
+        if name.is_some() || id.is_some() {
+            return Credential::EasyAuth { name, id };
+        }
+    }
+    Credential::None
+}
+
+/// Longest client address kept, in characters: an IPv6 address with a
+/// port and zone fits well within it, and it caps what a client can write
+/// into the audit trail.
+const MAX_CLIENT_ADDRESS_CHARS: usize = 64;
+
+/// The client address for the audit trail: the last `X-Forwarded-For` hop,
+/// which is the one the nearest proxy appended. Only as trustworthy as that
+/// proxy; without one in front, the client chose it.
+pub fn client_address_of(request: &ApiRequest) -> Option<String> {
+    let forwarded = request.header("x-forwarded-for")?;
+    let last = forwarded.rsplit(',').next()?.trim();
+    if last.is_empty() || last.chars().any(char::is_control) {
+        return None;
+    }
+    Some(last.chars().take(MAX_CLIENT_ADDRESS_CHARS).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_headers(headers: &[(&str, &str)]) -> ApiRequest {
+        ApiRequest {
+            method: "GET".into(),
+            path: "/api/list-available-apps".into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..ApiRequest::default()
+        }
+    }
+
+    #[test]
+    fn bearer_and_api_key_headers() {
+        assert_eq!(credential_of(&with_headers(&[("Authorization", "Bearer abc")]), false), Credential::Key("abc"));
+        assert_eq!(credential_of(&with_headers(&[("authorization", "bearer  abc ")]), false), Credential::Key("abc"));
+        assert_eq!(credential_of(&with_headers(&[("X-API-Key", "abc")]), false), Credential::Key("abc"));
+        assert_eq!(credential_of(&with_headers(&[("Authorization", "Basic abc")]), false), Credential::None);
+    }
+
+    #[test]
+    fn easy_auth_headers_only_when_on() {
+        let request = with_headers(&[("X-MS-CLIENT-PRINCIPAL-NAME", "alice@contoso.com")]);
+        assert_eq!(credential_of(&request, false), Credential::None);
+        assert_eq!(
+            credential_of(&request, true),
+            Credential::EasyAuth { name: Some("alice@contoso.com"), id: None }
+        );
+    }
+
+    #[test]
+    fn client_address_is_last_forwarded_hop() {
+        let request = with_headers(&[("X-Forwarded-For", "10.0.0.1, 203.0.113.7:5123")]);
+        assert_eq!(client_address_of(&request).as_deref(), Some("203.0.113.7:5123"));
+        assert_eq!(client_address_of(&with_headers(&[])), None);
+    }
+}
