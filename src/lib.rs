@@ -7,6 +7,7 @@
 //! - [`store`]: app records and the seed store (Key Vault or sealed table).
 //! - [`azure`]: Table Storage and managed identity REST clients, and the Key Vault SDK client.
 //! - [`config`]: settings from environment variables, shared with the host.
+//! - [`rfc3339`]: formatting and parsing the timestamps the API uses.
 //! - [`transport`]: the outbound HTTP trait the Azure clients send through.
 //! - `component` (wasm32 only): the `wasi:http` entry point.
 //! - `wasi_transport` (wasm32 only): outbound HTTP over `wasi:http`.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod field_error;
 pub mod log;
 pub mod otp;
+pub mod rfc3339;
 pub mod store;
 pub mod transport;
 

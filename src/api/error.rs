@@ -18,12 +18,14 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<&'static str>,
     /// Methods the route accepts, for the `Allow` header of a 405.
-    pub allow: Option<&'static str>,
+    pub allow: Option<String>,
+    /// True for 401, which carries a `WWW-Authenticate: Bearer` challenge.
+    pub challenge: bool,
 }
 
 impl ApiError {
     fn new(status: u16, code: &'static str, message: impl Into<String>, field: Option<&'static str>) -> ApiError {
-        ApiError { status, code, message: message.into(), field, allow: None }
+        ApiError { status, code, message: message.into(), field, allow: None, challenge: false }
     }
 
     pub fn invalid_json(message: impl Into<String>) -> ApiError {
@@ -38,15 +40,38 @@ impl ApiError {
         ApiError::new(
             404,
             "route_not_found",
-            format!("no route {path}; the API serves /api/add-totp-secret, /api/list-available-apps and /api/get-mfa-code"),
+            format!("no route {path}; /api/openapi.json lists the routes"),
             None,
         )
     }
 
-    pub fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> ApiError {
+    pub fn method_not_allowed(method: &str, path: &str, allow: String) -> ApiError {
         let mut error = ApiError::new(405, "method_not_allowed", format!("{method} is not allowed on {path}; use {allow}"), None);
         error.allow = Some(allow);
         error
+    }
+
+    /// 401: no credential, or one that is invalid, revoked or expired.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        let mut error = ApiError::new(401, "unauthorized", message, None);
+        error.challenge = true;
+        error
+    }
+
+    /// 403: a valid caller whose role or grants do not cover the route.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(403, "forbidden", message, None)
+    }
+
+    /// 409: the request conflicts with stored state.
+    pub fn conflict(field: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(409, "conflict", message, Some(field))
+    }
+
+    /// 503: the audit entry could not be written, so the operation's result
+    /// is withheld.
+    pub fn audit_unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(503, "audit_unavailable", message, None)
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 use url::form_urlencoded;
 
 use super::error::ApiError;
+use super::manage::{self, AppChanges, AuditFilter, NewKeyRequest};
+use super::routes::{Matched, Operation, match_route};
 use crate::field_error::FieldError;
 use crate::otp::params::{self, truncate};
 use crate::otp::{Algorithm, Encoder, OtpParams, Seed, parse_otpauth_uri};
@@ -42,9 +44,19 @@ impl ApiRequest {
 #[derive(Debug)]
 pub enum Action {
     Health,
+    OpenApi,
     AddApp(NewApp),
     ListApps,
     GetCode { id: String },
+    UpdateApp { id: String, changes: AppChanges },
+    DeleteApp { id: String },
+    /// Replaces the seed and code parameters; the names and tags stay.
+    RotateSeed { id: String, app: NewApp },
+    ExportSeed { id: String },
+    ListKeys,
+    CreateKey(NewKeyRequest),
+    RevokeKey { id: String },
+    ReadAudit(AuditFilter),
 }
 
 /// A validated add request.
@@ -55,38 +67,46 @@ pub struct NewApp {
     pub account: String,
     pub custom_name: String,
     pub params: OtpParams,
+    pub tags: Vec<String>,
     pub warnings: Vec<String>,
 }
 
-/// The routes, with the methods each accepts (the `Allow` header value).
-const ROUTES: &[(&str, &str)] = &[
-    ("/api/health", "GET"),
-    ("/api/add-totp-secret", "POST"),
-    ("/api/list-available-apps", "GET"),
-    ("/api/get-mfa-code", "GET, POST"),
-];
-
 /// Parses a request into an action, or into the error to respond with.
+/// [`super::handle`] does the same in two steps, with authorization between.
 pub fn parse(request: &ApiRequest) -> Result<Action, ApiError> {
-    // Azure Functions routes are case-insensitive; keep that behaviour.
-    let path = request.path.trim_end_matches('/').to_ascii_lowercase();
-    let Some(&(route, allow)) = ROUTES.iter().find(|(route, _)| *route == path) else {
-        return Err(ApiError::route_not_found(&request.path));
-    };
-    let method = request.method.to_ascii_uppercase();
-    if !allow.split(", ").any(|m| m == method) {
-        return Err(ApiError::method_not_allowed(&method, route, allow));
-    }
+    let matched = match_route(&request.method, &request.path)?;
+    parse_action(&matched, request)
+}
+
+/// Parses the body and query of a request whose route is already matched.
+pub fn parse_action(matched: &Matched, request: &ApiRequest) -> Result<Action, ApiError> {
     if request.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
-
     let query = QueryParams::parse(request.query.as_deref());
-    match route {
-        "/api/health" => Ok(Action::Health),
-        "/api/add-totp-secret" => parse_add(&request.body, &query).map(Action::AddApp),
-        "/api/list-available-apps" => Ok(Action::ListApps),
-        _ => parse_get_code(&request.body, &query),
+    let body = request.body.as_slice();
+    let param = || matched.params.first().map(String::as_str).unwrap_or_default();
+
+    match matched.route.operation {
+        Operation::Health => Ok(Action::Health),
+        Operation::OpenApi => Ok(Action::OpenApi),
+        Operation::AddApp => parse_add(body, &query).map(Action::AddApp),
+        Operation::ListApps => Ok(Action::ListApps),
+        Operation::GetCode => parse_get_code(body, &query),
+        Operation::UpdateApp => {
+            let id = parse_app_id(param())?;
+            Ok(Action::UpdateApp { id, changes: manage::parse_app_changes(&parse_object(body)?)? })
+        }
+        Operation::DeleteApp => Ok(Action::DeleteApp { id: parse_app_id(param())? }),
+        Operation::RotateSeed => {
+            let id = parse_app_id(param())?;
+            Ok(Action::RotateSeed { id, app: parse_add(body, &QueryParams::parse(None))? })
+        }
+        Operation::ExportSeed => Ok(Action::ExportSeed { id: parse_app_id(param())? }),
+        Operation::ListKeys => Ok(Action::ListKeys),
+        Operation::CreateKey => Ok(Action::CreateKey(manage::parse_new_key(&parse_object(body)?)?)),
+        Operation::RevokeKey => Ok(Action::RevokeKey { id: manage::parse_key_id(param())? }),
+        Operation::ReadAudit => Ok(Action::ReadAudit(manage::parse_audit_filter(&query)?)),
     }
 }
 
@@ -106,10 +126,14 @@ fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
         None => query.get("appname").unwrap_or_default(),
     };
     let custom_name = check_name("appname", custom_name)?;
+    let tags = match object.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => manage::parse_tags(value)?,
+    };
 
     let data = optional_string(&object, "data")?;
     let secret = optional_string(&object, "secret")?;
-    let app = match (data, secret) {
+    let mut app = match (data, secret) {
         (Some(_), Some(_)) => {
             return Err(FieldError::invalid("data", "send either data (an otpauth URI) or secret, not both").into());
         }
@@ -121,6 +145,7 @@ fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
                 account: check_name("account", parsed.account)?,
                 custom_name,
                 params: parsed.params,
+                tags: Vec::new(),
                 warnings: parsed.warnings,
             }
         }
@@ -133,6 +158,7 @@ fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
             .into());
         }
     };
+    app.tags = tags;
     Ok(app)
 }
 
@@ -165,7 +191,7 @@ fn parse_fields(object: &Map<String, Value>, secret: &str, custom_name: String) 
             seed.as_bytes().len() * 8
         ));
     }
-    Ok(NewApp { seed, issuer, account, custom_name, params, warnings })
+    Ok(NewApp { seed, issuer, account, custom_name, params, tags: Vec::new(), warnings })
 }
 
 fn parse_get_code(body: &[u8], query: &QueryParams) -> Result<Action, ApiError> {
@@ -188,7 +214,7 @@ pub fn parse_app_id(text: &str) -> Result<String, FieldError> {
         .map_err(|_| FieldError::invalid("uuid", format!("{:?} is not a UUID; use an id from list-available-apps", truncate(text))))
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(ApiError::invalid_json("the body must be a JSON object, e.g. {\"data\": \"otpauth://...\"}")),
@@ -200,7 +226,7 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn optional_string(object: &Map<String, Value>, name: &'static str) -> Result<Option<String>, FieldError> {
+pub(super) fn optional_string(object: &Map<String, Value>, name: &'static str) -> Result<Option<String>, FieldError> {
     match object.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -219,7 +245,7 @@ fn optional_number_text(object: &Map<String, Value>, name: &'static str) -> Resu
 }
 
 /// Trims a display name and rejects control characters and overlong text.
-fn check_name(field: &'static str, value: String) -> Result<String, FieldError> {
+pub(super) fn check_name(field: &'static str, value: String) -> Result<String, FieldError> {
     let value = value.trim().to_string();
     if value.chars().count() > MAX_NAME_CHARS {
         return Err(FieldError::invalid(field, format!("{field} is longer than {MAX_NAME_CHARS} characters; shorten it")));
@@ -231,15 +257,15 @@ fn check_name(field: &'static str, value: String) -> Result<String, FieldError> 
 }
 
 /// Decoded query parameters; the first occurrence of a name wins.
-struct QueryParams(Vec<(String, String)>);
+pub(super) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    fn parse(query: Option<&str>) -> QueryParams {
+    pub(super) fn parse(query: Option<&str>) -> QueryParams {
         let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
         QueryParams(pairs)
     }
 
-    fn get(&self, name: &str) -> Option<String> {
+    pub(super) fn get(&self, name: &str) -> Option<String> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 }
@@ -337,7 +363,7 @@ mod tests {
         let error = error_of(request("GET", "/api/nope", None, ""));
         assert_eq!((error.status, error.code), (404, "route_not_found"));
         let error = error_of(request("DELETE", "/api/list-available-apps", None, ""));
-        assert_eq!((error.status, error.allow), (405, Some("GET")));
+        assert_eq!((error.status, error.allow.as_deref()), (405, Some("GET")));
         let error = error_of(request("POST", "/api/add-totp-secret", None, &" ".repeat(MAX_BODY_BYTES + 1)));
         assert_eq!(error.status, 413);
         assert!(matches!(parse(&request("get", "/API/List-Available-Apps/", None, "")), Ok(Action::ListApps)));

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::StoreError;
 use crate::azure::UpstreamError;
-use crate::azure::tables::{Entity, TableClient};
+use crate::azure::tables::{Condition, Entity, TableClient};
 use crate::otp::params::{self, DEFAULT_DIGITS, DEFAULT_PERIOD};
 use crate::otp::{Algorithm, Encoder, OtpParams};
 use crate::transport::Transport;
@@ -32,6 +32,9 @@ pub struct AppRecord {
     pub params: OtpParams,
     /// RFC 3339 creation time; absent on records the original wrote.
     pub created: Option<String>,
+    /// Lowercase labels that API key scopes select apps by; stored as one
+    /// comma-separated `Tags` property.
+    pub tags: Vec<String>,
 }
 
 impl AppRecord {
@@ -46,6 +49,7 @@ impl AppRecord {
             "Digits": self.params.digits,
             "Period": self.params.period,
             "Encoder": self.params.encoder.as_str(),
+            "Tags": self.tags.join(","),
         });
         if let Some(created) = &self.created {
             entity["Created"] = json!(created);
@@ -87,9 +91,14 @@ impl AppRecord {
             account: text(entity, "Account").unwrap_or_default(),
             params,
             created: text(entity, "Created"),
+            tags: text(entity, "Tags").map(|tags| split_tags(&tags)).unwrap_or_default(),
             id,
         })
     }
+}
+
+fn split_tags(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|tag| !tag.is_empty()).map(str::to_string).collect()
 }
 
 fn text(entity: &Entity, name: &str) -> Option<String> {
@@ -118,6 +127,16 @@ impl<'a, T: Transport> AppStore<'a, T> {
 
     pub async fn insert(&self, record: &AppRecord) -> Result<(), UpstreamError> {
         self.tables.insert(self.table, &record.to_entity()).await
+    }
+
+    /// Replaces an existing record; fails with 404 if it was deleted meanwhile.
+    pub async fn replace(&self, record: &AppRecord) -> Result<(), UpstreamError> {
+        self.tables.replace(self.table, &record.to_entity(), Condition::Exists).await.map(|_| ())
+    }
+
+    /// Deletes a record; a missing record counts as deleted.
+    pub async fn delete(&self, id: &str) -> Result<(), UpstreamError> {
+        self.tables.delete(self.table, PARTITION_KEY, id).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<AppRecord>, StoreError> {
@@ -161,6 +180,7 @@ mod tests {
         assert_eq!(record.account, "");
         assert_eq!(record.params, OtpParams::default());
         assert_eq!(record.created, None);
+        assert!(record.tags.is_empty());
     }
 
     #[test]
@@ -172,6 +192,7 @@ mod tests {
             account: "ivan".into(),
             params: OtpParams { algorithm: Algorithm::Sha256, digits: 8, period: 60, encoder: Encoder::Decimal },
             created: Some("2026-12-04T20:30:00Z".into()),
+            tags: vec!["ops".into(), "finance".into()],
         };
         let entity = record.to_entity();
         assert_eq!(entity["AccountName"], "Bank");

@@ -3,8 +3,12 @@
 //! - [`apps`]: app records in Table Storage, in the original sharedmfa schema.
 //! - [`secrets`]: the seed store, Key Vault or the sealed table.
 //! - [`sealed`]: AES-256-GCM sealing for the sealed-table store.
+//! - [`keys`]: API key records (hashes only).
+//! - [`audit`]: the audit trail, partitioned by month, newest first.
 
 pub mod apps;
+pub mod audit;
+pub mod keys;
 pub mod sealed;
 pub mod secrets;
 

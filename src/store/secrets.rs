@@ -13,7 +13,7 @@ use super::StoreError;
 use super::sealed::{self, FORMAT_VERSION, SealedSeed};
 use crate::azure::UpstreamError;
 use crate::azure::keyvault::KeyVaultClient;
-use crate::azure::tables::{Entity, TableClient};
+use crate::azure::tables::{Condition, Entity, TableClient};
 use crate::config::SealKey;
 use crate::otp::{Seed, parse_otpauth_uri};
 use crate::transport::Transport;
@@ -36,6 +36,21 @@ impl<'a, T: Transport> SecretStore<'a, T> {
                 let sealed = sealed::seal(key, id, seed)
                     .map_err(|reason| StoreError::Corrupt { app_id: id.to_string(), reason })?;
                 Ok(tables.insert(table, &sealed_entity(id, &sealed)).await?)
+            }
+        }
+    }
+
+    /// Replaces the seed of app `id` (rotation). Key Vault keeps the old
+    /// value as an earlier version of the secret; the sealed table
+    /// overwrites its row.
+    pub async fn replace(&self, id: &str, seed: &Seed) -> Result<(), StoreError> {
+        match self {
+            SecretStore::KeyVault(vault) => Ok(vault.set_secret(id, &seed.to_base32()).await?),
+            SecretStore::SealedTable { tables, table, key } => {
+                let sealed = sealed::seal(key, id, seed)
+                    .map_err(|reason| StoreError::Corrupt { app_id: id.to_string(), reason })?;
+                tables.replace(table, &sealed_entity(id, &sealed), Condition::Upsert).await?;
+                Ok(())
             }
         }
     }
