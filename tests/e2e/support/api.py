@@ -1,6 +1,7 @@
 """HTTP client for the sharedmfa API and the assertions most tests share."""
 
 import json
+import secrets
 import time
 from datetime import timezone
 
@@ -8,9 +9,11 @@ from . import totp
 from .processes import http_session
 
 ADD_RESPONSE_KEYS = {"name", "uuid", "appname", "custom", "account", "algorithm", "digits",
-                     "period", "encoder", "created", "warnings"}
+                     "period", "encoder", "created", "tags", "warnings"}
 LIST_ITEM_KEYS = {"uuid", "appname", "custom", "account", "algorithm", "digits", "period",
-                  "encoder", "created"}
+                  "encoder", "created", "tags"}
+# The bootstrap admin key every test server gets (SHAREDMFA_ADMIN_KEY), new per test run.
+ADMIN_KEY = "test-admin-" + secrets.token_urlsafe(32)
 CODE_RESPONSE_KEYS = {"otp", "expires", "period", "expires_at", "uuid", "appname", "custom",
                       "digits", "algorithm"}
 REQUEST_TIMEOUT = 30
@@ -37,10 +40,20 @@ class ApiClient:
     """Calls the API of one server and keeps every response so tests can check that no
     response ever contained a seed."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, key=ADMIN_KEY):
+        """`key` is sent as a bearer token on every request; None sends no credential."""
         self.base_url = base_url
         self.session = http_session()
+        if key is not None:
+            self.session.headers["Authorization"] = f"Bearer {key}"
         self.responses = []
+
+    def with_key(self, key):
+        """A client for the same server that sends another key and shares the response
+        record, so seed checks cover every client."""
+        other = ApiClient(self.base_url, key)
+        other.responses = self.responses
+        return other
 
     def request(self, method, path, allow_any_5xx=False, **kwargs):
         kwargs.setdefault("timeout", REQUEST_TIMEOUT)

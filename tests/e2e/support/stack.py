@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
+from .api import ADMIN_KEY
 from .processes import (COMPONENT_PATH, HOST_PATH, Azurite, KeyVaultTestServer, free_port,
                         host_server, wasmtime_server)
 from .table_storage import TableClient, connection_string
@@ -20,6 +21,7 @@ def sealed_table_environment(azurite, seal_key):
         "AzureWebJobsStorage": connection_string(azurite.table_endpoint),
         "SHAREDMFA_SECRET_STORE": "sealed-table",
         "SHAREDMFA_SEAL_KEY": seal_key,
+        "SHAREDMFA_ADMIN_KEY": ADMIN_KEY,
     }
 
 
@@ -30,6 +32,7 @@ def keyvault_environment(azurite, vault):
         "KEY_VAULT_URL": vault.url,
         "IDENTITY_ENDPOINT": f"{vault.url}/msi/token",
         "IDENTITY_HEADER": vault.identity_header,
+        "SHAREDMFA_ADMIN_KEY": ADMIN_KEY,
     }
 
 
