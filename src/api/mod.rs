@@ -97,17 +97,24 @@ async fn run<T: Transport>(
     let services = services(config, transport);
     let client = client_address_of(request);
     let action_name = routes::operation_name(operation);
+    // Only app routes have a `{uuid}` parameter. It is recorded only when
+    // it is a UUID, so a denied caller cannot write arbitrary text.
+    let app_id = match matched.params.first() {
+        Some(param) if matched.route.path.contains("{uuid}") => request::parse_app_id(param).ok(),
+        _ => None,
+    };
+    let app_param = app_id.as_deref();
     let principal = match auth::authenticate(request, &config.access, &services.keys, now).await {
         Ok(principal) => principal,
         Err(denied) => {
             if matches!(denied.error.status, 401 | 403) {
-                services.record_denial(&denied.actor, client, now, action_name, None, denied.error.status).await;
+                services.record_denial(&denied.actor, client, now, action_name, app_param, denied.error.status).await;
             }
             return Err(denied.error);
         }
     };
     if !principal.allows(matched.route.permission) {
-        services.record_denial(&principal.actor, client, now, action_name, None, 403).await;
+        services.record_denial(&principal.actor, client, now, action_name, app_param, 403).await;
         return Err(ApiError::forbidden(format!(
             "your {} key does not allow {} {}; ask an admin for a key that does",
             principal.role.as_str(),
