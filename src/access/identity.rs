@@ -42,21 +42,33 @@ pub fn credential_of(request: &ApiRequest, easy_auth: bool) -> Credential<'_> {
     Credential::None
 }
 
+/// Header in which the host shim passes the TCP peer address, replacing
+/// any value the client sent. Other hosts pass it through unchanged.
+pub const CLIENT_ADDRESS_HEADER: &str = "x-sharedmfa-client-address";
+
 /// Longest client address kept, in characters: an IPv6 address with a
 /// port and zone fits well within it, and it caps what a client can write
 /// into the audit trail.
 const MAX_CLIENT_ADDRESS_CHARS: usize = 64;
 
-/// The client address for the audit trail: the last `X-Forwarded-For` hop,
-/// which is the one the nearest proxy appended. Only as trustworthy as that
-/// proxy; without one in front, the client chose it.
+/// The client address for the audit trail, as the host reported it in
+/// [`CLIENT_ADDRESS_HEADER`]. Behind a proxy this is the proxy's address.
 pub fn client_address_of(request: &ApiRequest) -> Option<String> {
-    let forwarded = request.header("x-forwarded-for")?;
-    let last = forwarded.rsplit(',').next()?.trim();
-    if last.is_empty() || last.chars().any(char::is_control) {
+    clean(request.header(CLIENT_ADDRESS_HEADER)?)
+}
+
+/// The last `X-Forwarded-For` hop, which the nearest proxy appended (the
+/// App Service front end does). Without such a proxy the client chose it.
+pub fn forwarded_for_of(request: &ApiRequest) -> Option<String> {
+    clean(request.header("x-forwarded-for")?.rsplit(',').next()?)
+}
+
+fn clean(value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().any(char::is_control) {
         return None;
     }
-    Some(last.chars().take(MAX_CLIENT_ADDRESS_CHARS).collect())
+    Some(value.chars().take(MAX_CLIENT_ADDRESS_CHARS).collect())
 }
 
 #[cfg(test)]
@@ -91,9 +103,16 @@ mod tests {
     }
 
     #[test]
-    fn client_address_is_last_forwarded_hop() {
+    fn forwarded_for_is_last_hop() {
         let request = with_headers(&[("X-Forwarded-For", "10.0.0.1, 203.0.113.7:5123")]);
-        assert_eq!(client_address_of(&request).as_deref(), Some("203.0.113.7:5123"));
-        assert_eq!(client_address_of(&with_headers(&[])), None);
+        assert_eq!(forwarded_for_of(&request).as_deref(), Some("203.0.113.7:5123"));
+        assert_eq!(forwarded_for_of(&with_headers(&[])), None);
+    }
+
+    #[test]
+    fn client_address_from_host_header() {
+        let request = with_headers(&[("X-Sharedmfa-Client-Address", "127.0.0.1")]);
+        assert_eq!(client_address_of(&request).as_deref(), Some("127.0.0.1"));
+        assert_eq!(client_address_of(&with_headers(&[("X-Forwarded-For", "10.0.0.1")])), None);
     }
 }

@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::handlers::Services;
 use crate::access::Principal;
 use crate::log;
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{AuditEntry, ClientAddress};
 use crate::transport::Transport;
 
 /// Who is asking, from where, and when: everything an audit entry needs
@@ -14,7 +14,7 @@ use crate::transport::Transport;
 #[derive(Debug)]
 pub struct Context {
     pub principal: Principal,
-    pub client: Option<String>,
+    pub client: ClientAddress,
     pub now: SystemTime,
 }
 
@@ -53,7 +53,7 @@ impl<T: Transport> Services<'_, T> {
     pub async fn record_denial(
         &self,
         actor: &str,
-        client: Option<String>,
+        client: ClientAddress,
         now: SystemTime,
         action: &'static str,
         app_id: Option<&str>,
@@ -126,7 +126,8 @@ fn log_unwritten(entry: &AuditEntry, error: &str) {
             ("app_id", entry.app_id.as_deref().unwrap_or_default()),
             ("outcome", entry.outcome),
             ("status", &status),
-            ("client", entry.client.as_deref().unwrap_or_default()),
+            ("client", entry.client.peer.as_deref().unwrap_or_default()),
+            ("forwarded_for", entry.client.forwarded_for.as_deref().unwrap_or_default()),
             ("detail", entry.detail.as_deref().unwrap_or_default()),
         ],
     );

@@ -119,3 +119,94 @@ async fn authenticate_key<T: Transport>(
     }
     Ok(Principal { actor, role: record.role, scope: record.scope, export: record.export })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+    use crate::azure::tables::TableClient;
+    use crate::config::parse_connection_string;
+    use crate::config::access::{EASY_AUTH_ROLES_VAR, EASY_AUTH_VAR};
+    use crate::transport::{HttpRequest, HttpResponse, TransportError};
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// A transport with no storage behind it: every request fails at once.
+    struct NoStorage;
+
+    impl Transport for NoStorage {
+        async fn send(&self, _request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            Err(TransportError { message: "no storage in this test".into() })
+        }
+    }
+
+    /// Polls a future that never waits, as every future over `NoStorage` is.
+    fn ready<F: Future>(future: F) -> F::Output {
+        let mut context = Context::from_waker(Waker::noop());
+        match pin!(future).poll(&mut context) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("future waited, but NoStorage never does"),
+        }
+    }
+
+    const ADMIN: &str = "test-admin-key-0123456789abcdefghijklmnop";
+
+    fn access(pairs: &[(&str, &str)]) -> AccessConfig {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        AccessConfig::from_lookup(&|name: &str| map.get(name).map(|v| v.to_string())).unwrap()
+    }
+
+    fn authenticate_with(access: &AccessConfig, headers: &[(&str, &str)]) -> Result<Principal, Denied> {
+        let account = parse_connection_string("UseDevelopmentStorage=true").unwrap();
+        let keys = KeyStore::new(TableClient::new(&NoStorage, &account), "apikeys");
+        let request = ApiRequest {
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..ApiRequest::default()
+        };
+        ready(authenticate(&request, access, &keys, SystemTime::now()))
+    }
+
+    #[test]
+    fn admin_key_is_an_admin_for_all_apps() {
+        let principal = authenticate_with(&access(&[(ADMIN_KEY_VAR, ADMIN)]), &[("Authorization", &format!("Bearer {ADMIN}"))]).unwrap();
+        assert_eq!(principal.actor, ADMIN_KEY_ACTOR);
+        assert_eq!(principal.role, Role::Admin);
+        assert_eq!(principal.scope, Scope::All);
+        assert!(!principal.export);
+    }
+
+    #[test]
+    fn missing_or_wrong_credentials_are_401() {
+        let access = access(&[(ADMIN_KEY_VAR, ADMIN)]);
+        let denied = authenticate_with(&access, &[]).unwrap_err();
+        assert_eq!((denied.error.status, denied.actor.as_str()), (401, ANONYMOUS_ACTOR));
+        let denied = authenticate_with(&access, &[("X-API-Key", &ADMIN[1..])]).unwrap_err();
+        assert_eq!(denied.error.status, 401);
+        assert!(denied.error.challenge);
+    }
+
+    #[test]
+    fn unreadable_key_store_is_503_not_401() {
+        let denied = authenticate_with(&access(&[(ADMIN_KEY_VAR, ADMIN)]), &[("X-API-Key", "smfa_0123456789abcdef_secret")]).unwrap_err();
+        assert_eq!((denied.error.status, denied.error.code), (503, "storage_unavailable"));
+        assert_eq!(denied.actor, "key:0123456789abcdef");
+    }
+
+    #[test]
+    fn no_admin_key_closes_the_api() {
+        let denied = authenticate_with(&access(&[]), &[("Authorization", &format!("Bearer {ADMIN}"))]).unwrap_err();
+        assert_eq!((denied.error.status, denied.error.code), (503, "not_configured"));
+        assert!(denied.error.message.contains(ADMIN_KEY_VAR));
+    }
+
+    #[test]
+    fn easy_auth_principals_map_to_roles() {
+        let access = access(&[(ADMIN_KEY_VAR, ADMIN), (EASY_AUTH_VAR, "on"), (EASY_AUTH_ROLES_VAR, "alice=editor")]);
+        let principal = authenticate_with(&access, &[("X-MS-CLIENT-PRINCIPAL-NAME", "alice")]).unwrap();
+        assert_eq!((principal.actor.as_str(), principal.role), ("easyauth:alice", Role::Editor));
+        let denied = authenticate_with(&access, &[("X-MS-CLIENT-PRINCIPAL-NAME", "mallory")]).unwrap_err();
+        assert_eq!((denied.error.status, denied.actor.as_str()), (403, "easyauth:mallory"));
+    }
+}

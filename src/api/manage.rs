@@ -124,6 +124,12 @@ pub fn parse_new_key(object: &Map<String, Value>) -> Result<NewKeyRequest, Field
         .ok_or_else(|| FieldError::missing("scope", "scope is missing; use \"all\" or {\"apps\": [...], \"tags\": [...]}"))?;
     let scope = normalize_scope(parse_scope(scope).map_err(|e| FieldError::invalid("scope", format!("scope is invalid: {e}")))?)?;
 
+    // An admin can create keys of any scope and read the whole trail, so a
+    // narrower scope on an admin key would promise a limit it cannot keep.
+    if role == Role::Admin && scope != Scope::All {
+        return Err(FieldError::invalid("scope", "admin keys manage every key and app, so their scope must be \"all\""));
+    }
+
     let export = match object.get("export") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
@@ -244,6 +250,7 @@ mod tests {
             (json!({"name": "x", "role": "owner", "scope": "all"}), "role"),
             (json!({"name": "x", "role": "reader"}), "scope"),
             (json!({"name": "x", "role": "reader", "scope": {"apps": []}}), "scope"),
+            (json!({"name": "x", "role": "admin", "scope": {"tags": ["ops"]}}), "scope"),
             (json!({"name": "x", "role": "reader", "scope": "all", "export": "yes"}), "export"),
             (json!({"name": "x", "role": "reader", "scope": "all", "expires_at": "soon"}), "expires_at"),
         ] {

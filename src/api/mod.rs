@@ -32,13 +32,13 @@ pub use error::ApiError;
 pub use request::{Action, ApiRequest};
 
 use crate::access::Permission;
-use crate::access::identity::client_address_of;
+use crate::access::identity::{client_address_of, forwarded_for_of};
 use crate::azure::keyvault::KeyVaultClient;
 use crate::azure::tables::TableClient;
 use crate::config::{Config, ConfigError, SecretStoreConfig};
 use crate::log;
 use crate::store::apps::AppStore;
-use crate::store::audit::AuditLog;
+use crate::store::audit::{AuditLog, ClientAddress};
 use crate::store::keys::KeyStore;
 use crate::store::secrets::SecretStore;
 use crate::transport::Transport;
@@ -95,7 +95,7 @@ async fn run<T: Transport>(
     }
 
     let services = services(config, transport);
-    let client = client_address_of(request);
+    let client = ClientAddress { peer: client_address_of(request), forwarded_for: forwarded_for_of(request) };
     let action_name = routes::operation_name(operation);
     // Only app routes have a `{uuid}` parameter. It is recorded only when
     // it is a UUID, so a denied caller cannot write arbitrary text.
@@ -108,7 +108,7 @@ async fn run<T: Transport>(
         Ok(principal) => principal,
         Err(denied) => {
             if matches!(denied.error.status, 401 | 403) {
-                services.record_denial(&denied.actor, client, now, action_name, app_param, denied.error.status).await;
+                services.record_denial(&denied.actor, client.clone(), now, action_name, app_param, denied.error.status).await;
             }
             return Err(denied.error);
         }

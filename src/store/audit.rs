@@ -33,9 +33,18 @@ pub struct AuditEntry {
     pub outcome: &'static str,
     /// The HTTP status the request was answered with.
     pub status: u16,
-    pub client: Option<String>,
+    pub client: ClientAddress,
     /// A short note such as the affected key id; never secret.
     pub detail: Option<String>,
+}
+
+/// Where a request came from, as far as the host and proxies report it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientAddress {
+    /// The TCP peer address the host shim passed on; behind a proxy, the proxy.
+    pub peer: Option<String>,
+    /// The last `X-Forwarded-For` hop; trustworthy only behind a proxy that sets it.
+    pub forwarded_for: Option<String>,
 }
 
 /// Returns the partition (UTC month, `YYYYMM`) of a time.
@@ -74,7 +83,13 @@ impl AuditEntry {
             "Outcome": self.outcome,
             "Status": self.status,
         });
-        for (name, value) in [("AppId", &self.app_id), ("Client", &self.client), ("Detail", &self.detail)] {
+        let optional = [
+            ("AppId", &self.app_id),
+            ("Client", &self.client.peer),
+            ("ForwardedFor", &self.client.forwarded_for),
+            ("Detail", &self.detail),
+        ];
+        for (name, value) in optional {
             if let Some(value) = value {
                 entity[name] = json!(value);
             }
@@ -97,6 +112,7 @@ pub fn entry_view(entity: &Entity) -> Value {
         "outcome": text("Outcome"),
         "status": entity.get("Status").and_then(Value::as_u64),
         "client": text("Client"),
+        "forwarded_for": text("ForwardedFor"),
         "detail": text("Detail"),
     })
 }
@@ -254,7 +270,7 @@ mod tests {
             app_id: Some("a".into()),
             outcome: "ok",
             status: 200,
-            client: None,
+            client: ClientAddress::default(),
             detail: None,
         };
         let newer = AuditEntry { time: at(1_796_416_201), ..older.clone() };

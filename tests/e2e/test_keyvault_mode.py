@@ -198,3 +198,21 @@ def test_rejected_table_write_leaves_no_active_secret(kv_api, keyvault_stack):
     assert set(response.json()) == {"error"}, describe(response)
     assert vault.state()["secrets"] == secrets_before
     assert [app for app in kv_api.list_ok() if app["appname"] == issuer] == []
+
+
+def test_keyvault_delete_is_soft_and_rotation_versions(kv_api, keyvault_stack):
+    vault = keyvault_stack.vault
+    added = kv_api.add_ok({"secret": SECRET, "issuer": "Rotated"})
+    uuid = added["uuid"]
+
+    rotated = kv_api.request("PUT", f"/api/apps/{uuid}/seed", json={"secret": "KRSXG5CTMVRXEZLU"})
+    assert rotated.status_code == 200, describe(rotated)
+    assert vault.get_secret(uuid).json()["value"] == "KRSXG5CTMVRXEZLU"
+
+    deleted = kv_api.request("DELETE", f"/api/apps/{uuid}")
+    assert deleted.status_code == 200, describe(deleted)
+    assert deleted.json()["deleted"] is True
+    assert deleted.json()["seed"].startswith("soft-deleted")
+    state = vault.state()
+    assert uuid not in state["secrets"]
+    assert uuid in state["deleted"]

@@ -136,7 +136,15 @@ def test_key_changes_and_denials_are_audited(api):
     revoked_use = audit_entries(api, actor=f"key:{created['id']}")["entries"]
     assert [(entry["outcome"], entry["status"]) for entry in revoked_use] == [("denied", 401)]
     anonymous = audit_entries(api, actor="anonymous", limit=50)["entries"]
-    assert any(entry["client"] == "198.51.100.7" for entry in anonymous)
+    forwarded = [entry for entry in anonymous if entry["forwarded_for"] == "198.51.100.7"]
+    assert forwarded, anonymous
+    # The host shim reports the TCP peer, whatever the client sends in its place.
+    assert forwarded[0]["client"] == "127.0.0.1"
+    spoofed = api.with_key(None).get("/api/list-available-apps",
+                                     headers={"X-Sharedmfa-Client-Address": "203.0.113.9"})
+    assert spoofed.status_code == 401
+    anonymous = audit_entries(api, actor="anonymous", limit=50)["entries"]
+    assert all(entry["client"] != "203.0.113.9" for entry in anonymous)
 
 
 def test_audit_pages_and_time_range(api):
