@@ -7,7 +7,7 @@ pub const EASY_AUTH_NAME_HEADER: &str = "x-ms-client-principal-name";
 /// Easy Auth principal object id header.
 pub const EASY_AUTH_ID_HEADER: &str = "x-ms-client-principal-id";
 
-/// What a request presents to identify its caller.
+/// Credential a request presents to identify its caller.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Credential<'a> {
     /// `Authorization: Bearer <key>` or `X-API-Key: <key>`.
@@ -17,9 +17,9 @@ pub enum Credential<'a> {
     None,
 }
 
-/// Finds the credential. A key wins over Easy Auth headers; the Easy Auth
-/// headers are read only when `easy_auth` is on, because without App
-/// Service authentication in front any client could send them.
+/// Finds the credential. A key wins over Easy Auth headers. Those headers
+/// are read only when `easy_auth` is on, because without App Service
+/// authentication in front any client could send them.
 pub fn credential_of(request: &ApiRequest, easy_auth: bool) -> Credential<'_> {
     if let Some(value) = request.header("authorization") {
         let value = value.trim();
@@ -46,19 +46,19 @@ pub fn credential_of(request: &ApiRequest, easy_auth: bool) -> Credential<'_> {
 /// any value the client sent. Other hosts pass it through unchanged.
 pub const CLIENT_ADDRESS_HEADER: &str = "x-sharedmfa-client-address";
 
-/// Longest client address kept, in characters: an IPv6 address with a
+/// Maximum client address length kept, in characters: an IPv6 address with a
 /// port and zone fits well within it, and it caps what a client can write
 /// into the audit trail.
 const MAX_CLIENT_ADDRESS_CHARS: usize = 64;
 
-/// The client address for the audit trail, as the host reported it in
+/// Returns the client address the host reported in
 /// [`CLIENT_ADDRESS_HEADER`]. Behind a proxy this is the proxy's address.
 pub fn client_address_of(request: &ApiRequest) -> Option<String> {
     clean(request.header(CLIENT_ADDRESS_HEADER)?)
 }
 
-/// The last `X-Forwarded-For` hop, which the nearest proxy appended (the
-/// App Service front end does). Without such a proxy the client chose it.
+/// Returns the last `X-Forwarded-For` hop, which the nearest proxy
+/// appended (the App Service front end does). Without such a proxy the client chose it.
 pub fn forwarded_for_of(request: &ApiRequest) -> Option<String> {
     clean(request.header("x-forwarded-for")?.rsplit(',').next()?)
 }

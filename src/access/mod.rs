@@ -40,8 +40,8 @@ impl Role {
     }
 }
 
-/// What a route requires of its caller. Declared once per route in the
-/// route table.
+/// Requirement a route places on its caller, declared once per route in
+/// the route table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     /// Anyone, without credentials (health and the API description).
@@ -71,7 +71,7 @@ impl Scope {
         }
     }
 
-    /// The stored and returned form: `"all"` or `{"apps": [...], "tags": [...]}`.
+    /// Returns the stored and returned form: `"all"` or `{"apps": [...], "tags": [...]}`.
     pub fn to_json(&self) -> Value {
         match self {
             Scope::All => json!("all"),
@@ -93,7 +93,7 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// True when the caller holds `permission`.
+    /// True when the caller has `permission`.
     pub fn allows(&self, permission: Permission) -> bool {
         match permission {
             Permission::Public => true,

@@ -9,8 +9,8 @@ use crate::log;
 use crate::store::audit::{AuditEntry, ClientAddress};
 use crate::transport::Transport;
 
-/// Who is asking, from where, and when: everything an audit entry needs
-/// besides the operation.
+/// The caller, client address and time of a request: the parts of an
+/// audit entry that do not depend on the operation.
 #[derive(Debug)]
 pub struct Context {
     pub principal: Principal,
@@ -26,9 +26,10 @@ pub const DENIED: &str = "denied";
 
 impl<T: Transport> Services<'_, T> {
     /// Writes the audit entry of a successful operation. When it cannot be
-    /// written, the entry goes to the log instead and the caller gets 503:
-    /// for reads (codes, exports) before anything is returned; for changes
-    /// after they were applied, which the message says.
+    /// written, the entry goes to the log instead and the caller gets 503.
+    /// For reads (codes, exports) this happens before anything is returned.
+    /// For changes it happens after they were applied, and the message
+    /// states that.
     pub async fn record(
         &self,
         context: &Context,

@@ -26,19 +26,19 @@ pub struct AuditEntry {
     pub time: SystemTime,
     /// `admin-key`, `key:<id>`, `easyauth:<name>`, or `anonymous`.
     pub actor: String,
-    /// What was attempted, e.g. `get_code`, `add_app`, `create_key`.
+    /// Operation name, e.g. `get_code`, `add_app`, `create_key`.
     pub action: &'static str,
     pub app_id: Option<String>,
     /// `ok`, `denied`, `not_found` or `failed`.
     pub outcome: &'static str,
-    /// The HTTP status the request was answered with.
+    /// HTTP status of the response.
     pub status: u16,
     pub client: ClientAddress,
     /// A short note such as the affected key id; never secret.
     pub detail: Option<String>,
 }
 
-/// Where a request came from, as far as the host and proxies report it.
+/// Client addresses of a request, as the host and proxies report them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientAddress {
     /// The TCP peer address the host shim passed on; behind a proxy, the proxy.
@@ -117,7 +117,7 @@ pub fn entry_view(entity: &Entity) -> Value {
     })
 }
 
-/// Which entries to read: newest first, between `from` and `to` inclusive.
+/// Audit query: entries between `from` and `to` inclusive, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditQuery {
     pub app: Option<String>,
@@ -128,7 +128,7 @@ pub struct AuditQuery {
     pub cursor: Option<Cursor>,
 }
 
-/// Where the next page starts: a month partition and, inside it, the
+/// Start of the next page: a month partition and, inside it, the
 /// service's continuation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
