@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -21,6 +22,11 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 type HostResponse = hyper::Response<HyperOutgoingBody>;
+
+/// Header that carries the TCP peer address to the guest for its audit
+/// trail. Any incoming header of this name is replaced, so a client cannot
+/// choose the value.
+pub const CLIENT_ADDRESS_HEADER: &str = sharedmfa::access::identity::CLIENT_ADDRESS_HEADER;
 
 /// Shared state for handling requests.
 pub struct Handler {
@@ -48,12 +54,13 @@ impl Handler {
     pub async fn handle(
         self: Arc<Self>,
         request: hyper::Request<Incoming>,
+        peer: IpAddr,
     ) -> Result<HostResponse, Infallible> {
         let started = Instant::now();
         let request_id: Arc<str> = request_id_of(request.headers()).into();
         let log = RequestLog::start(Arc::clone(&request_id), &request, started);
 
-        let response = match self.run(request, &request_id, started).await {
+        let response = match self.run(request, peer, &request_id, started).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };
@@ -65,6 +72,7 @@ impl Handler {
     async fn run(
         &self,
         request: hyper::Request<Incoming>,
+        peer: IpAddr,
         request_id: &Arc<str>,
         started: Instant,
     ) -> Result<HostResponse, HostError> {
@@ -108,6 +116,9 @@ impl Handler {
         if !parts.headers.contains_key(header::HOST) {
             parts.headers.insert(header::HOST, self.fallback_host.clone());
         }
+        // `insert` replaces every incoming value of the header.
+        let peer = HeaderValue::from_str(&peer.to_string()).expect("an IP address is a valid header value");
+        parts.headers.insert(CLIENT_ADDRESS_HEADER, peer);
         let request = hyper::Request::from_parts(parts, Full::new(body));
         self.run_guest(request, request_id, deadline, slot).await
     }

@@ -30,9 +30,9 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     let handler = Arc::clone(&handler);
-                    let service = service_fn(move |request| Arc::clone(&handler).handle(request));
+                    let service = service_fn(move |request| Arc::clone(&handler).handle(request, peer.ip()));
                     let connection = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(HEADER_READ_TIMEOUT)
