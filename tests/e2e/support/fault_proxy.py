@@ -60,8 +60,7 @@ class FaultProxy:
         return table in self.failing_tables
 
     def forward(self, handler):
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else None
+        body = read_body(handler)
         if self.is_failing(handler.command, handler.path):
             self.failed_requests += 1
             payload = json.dumps({"odata.error": {"code": "ServerBusy", "message": {
@@ -75,7 +74,9 @@ class FaultProxy:
             return
 
         headers = {name: value for name, value in handler.headers.items()
-                   if name.lower() not in HOP_BY_HOP}
+                   if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"}
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
         connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=30)
         try:
             connection.request(handler.command, handler.path, body=body, headers=headers)
@@ -90,3 +91,20 @@ class FaultProxy:
             handler.wfile.write(payload)
         finally:
             connection.close()
+
+
+def read_body(handler):
+    """Read a request body sent with Content-Length or chunked (the host's HTTP client
+    chunks request bodies); return None when there is none."""
+    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+        chunks = []
+        while True:
+            size = int(handler.rfile.readline().split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else None
