@@ -69,6 +69,7 @@ def test_uri_add_list_and_code(api, case):
         "period": expect["period"],
         "encoder": encoder_of(case["uri"]) or "decimal",
         "created": added["created"],
+        "tags": [],
     }
 
     code, before, after = api.code_ok(uuid)
