@@ -479,6 +479,27 @@ mod tests {
     }
 
     #[test]
+    fn access_tables_default_and_must_differ() {
+        let sealed = [(STORAGE_VAR, "UseDevelopmentStorage=true"), (SECRET_STORE_VAR, "sealed-table"), (SEAL_KEY_VAR, SEAL)];
+        let config = Config::from_env_lookup(lookup(&sealed)).unwrap();
+        assert_eq!(config.keys_table, "apikeys");
+        assert_eq!(config.audit_table, "audit");
+        assert!(config.access.admin_key.is_none());
+
+        let clashing = [sealed.as_slice(), &[(AUDIT_TABLE_VAR, "Apps")]].concat();
+        let error = Config::from_env_lookup(lookup(&clashing)).unwrap_err();
+        assert_eq!(error.variable, AUDIT_TABLE_VAR);
+        assert_eq!(error.message, "table \"Apps\" is already used by SHAREDMFA_APPS_TABLE; choose another name");
+    }
+
+    #[test]
+    fn hosts_pass_the_access_settings() {
+        for variable in [ADMIN_KEY_VAR, KEY_HASH_SECRET_VAR, KEYS_TABLE_VAR, AUDIT_TABLE_VAR, EASY_AUTH_VAR, EASY_AUTH_ROLES_VAR] {
+            assert!(GUEST_ENV_VARS.contains(&variable), "{variable} is missing from GUEST_ENV_VARS");
+        }
+    }
+
+    #[test]
     fn missing_and_bad_settings_are_named() {
         let err = Config::from_env_lookup(lookup(&[])).unwrap_err();
         assert_eq!(err.variable, STORAGE_VAR);
