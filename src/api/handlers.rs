@@ -4,6 +4,7 @@ use std::time::UNIX_EPOCH;
 
 use serde_json::Value;
 
+use super::audit_trail::Context;
 use super::error::ApiError;
 use super::request::NewApp;
 use super::views;
@@ -13,7 +14,6 @@ use crate::store::apps::{AppRecord, AppStore};
 use crate::store::audit::AuditLog;
 use crate::store::keys::KeyStore;
 use crate::store::secrets::SecretStore;
-use super::audit_trail::Context;
 use crate::transport::Transport;
 
 /// The stores one request works with.
@@ -29,6 +29,7 @@ pub struct Services<'a, T> {
 /// Adds an app: the seed first, then the record. A record is only written
 /// after its seed, so no listed app lacks a seed. When the record write
 /// fails, the seed is deleted again so none is left behind.
+///
 /// A caller whose scope is limited may add only apps that land in it,
 /// through a tag of the scope.
 pub async fn add_app<T: Transport>(services: &Services<'_, T>, context: &Context, app: NewApp) -> Result<Value, ApiError> {
