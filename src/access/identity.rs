@@ -1,11 +1,21 @@
 //! Reading the caller's credential and client address from request headers.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
 use crate::api::ApiRequest;
 
 /// Easy Auth principal name header, set by App Service authentication.
 pub const EASY_AUTH_NAME_HEADER: &str = "x-ms-client-principal-name";
 /// Easy Auth principal object id header.
 pub const EASY_AUTH_ID_HEADER: &str = "x-ms-client-principal-id";
+/// Easy Auth header with all claims: base64 of JSON
+/// `{"auth_typ", "claims": [{"typ", "val"}], "name_typ", "role_typ"}`, as
+/// App Service's "Work with user identities" page documents it.
+pub const EASY_AUTH_PRINCIPAL_HEADER: &str = "x-ms-client-principal";
+/// Role claim type when the principal header names none.
+const DEFAULT_ROLE_CLAIM: &str = "roles";
 
 /// Credential a request presents to identify its caller.
 #[derive(Debug, PartialEq, Eq)]
@@ -13,7 +23,8 @@ pub enum Credential<'a> {
     /// `Authorization: Bearer <key>` or `X-API-Key: <key>`.
     Key(&'a str),
     /// Easy Auth principal headers (trusted only when configured).
-    EasyAuth { name: Option<&'a str>, id: Option<&'a str> },
+    /// `roles` are the role claims of the principal header, if any.
+    EasyAuth { name: Option<&'a str>, id: Option<&'a str>, roles: Vec<String> },
     None,
 }
 
@@ -36,10 +47,26 @@ pub fn credential_of(request: &ApiRequest, easy_auth: bool) -> Credential<'_> {
         let name = request.header(EASY_AUTH_NAME_HEADER).map(str::trim).filter(|v| !v.is_empty());
         let id = request.header(EASY_AUTH_ID_HEADER).map(str::trim).filter(|v| !v.is_empty());
         if name.is_some() || id.is_some() {
-            return Credential::EasyAuth { name, id };
+            let roles = request.header(EASY_AUTH_PRINCIPAL_HEADER).map(role_claims).unwrap_or_default();
+            return Credential::EasyAuth { name, id, roles };
         }
     }
     Credential::None
+}
+
+/// Returns the role claim values of an `X-MS-CLIENT-PRINCIPAL` header, or
+/// none when it cannot be decoded.
+pub fn role_claims(header: &str) -> Vec<String> {
+    let Some(principal) = BASE64.decode(header.trim()).ok().and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok()) else {
+        return Vec::new();
+    };
+    let role_type = principal.get("role_typ").and_then(Value::as_str).filter(|t| !t.is_empty()).unwrap_or(DEFAULT_ROLE_CLAIM);
+    let claims = principal.get("claims").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    claims
+        .iter()
+        .filter(|claim| claim.get("typ").and_then(Value::as_str) == Some(role_type))
+        .filter_map(|claim| claim.get("val").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 /// Header in which the host shim passes the TCP peer address, replacing
@@ -98,8 +125,23 @@ mod tests {
         assert_eq!(credential_of(&request, false), Credential::None);
         assert_eq!(
             credential_of(&request, true),
-            Credential::EasyAuth { name: Some("alice@contoso.com"), id: None }
+            Credential::EasyAuth { name: Some("alice@contoso.com"), id: None, roles: vec![] }
         );
+    }
+
+    #[test]
+    fn role_claims_follow_role_typ() {
+        let principal = serde_json::json!({
+            "auth_typ": "aad",
+            "claims": [
+                {"typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role", "val": "MfaReaders"},
+                {"typ": "name", "val": "Alice"},
+            ],
+            "name_typ": "name",
+            "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+        });
+        assert_eq!(role_claims(&BASE64.encode(principal.to_string())), vec!["MfaReaders".to_string()]);
+        assert!(role_claims("not base64").is_empty());
     }
 
     #[test]

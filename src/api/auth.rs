@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::request::ApiRequest;
 use crate::access::identity::{Credential, credential_of};
 use crate::access::keys::{parse_key, secrets_equal, verify_key};
-use crate::access::{Principal, Scope};
+use crate::access::{Principal, Role, Scope};
 use crate::config::{ADMIN_KEY_VAR, AccessConfig};
 use crate::log;
 use crate::rfc3339;
@@ -59,18 +59,14 @@ pub async fn authenticate<T: Transport>(
         )),
         Credential::Key(text) => {
             if secrets_equal(&hash_secret.0, text.as_bytes(), &admin_key.0) {
-                return Ok(Principal { actor: ADMIN_KEY_ACTOR.to_string(), role: crate::access::Role::Admin, scope: Scope::All, export: false });
+                return Ok(Principal { actor: ADMIN_KEY_ACTOR.to_string(), role: Role::Admin, scope: Scope::All, export: false });
             }
             authenticate_key(text, &hash_secret.0, keys, now).await
         }
-        Credential::EasyAuth { name, id } => {
-            let roles = access.easy_auth.as_deref().unwrap_or_default();
+        Credential::EasyAuth { name, id, roles } => {
             let actor = format!("easyauth:{}", name.or(id).unwrap_or_default());
-            let role = roles
-                .iter()
-                .find(|(principal, _)| Some(principal.as_str()) == name || Some(principal.as_str()) == id)
-                .map(|(_, role)| *role);
-            match role {
+            let mapping = access.easy_auth.as_deref().unwrap_or_default();
+            match easy_auth_role(mapping, name, id, &roles) {
                 Some(role) => Ok(Principal { actor, role, scope: Scope::All, export: false }),
                 None => Err(denied(
                     actor,
@@ -79,6 +75,17 @@ pub async fn authenticate<T: Transport>(
             }
         }
     }
+}
+
+/// Returns the highest role that `mapping` gives the principal: by name or
+/// id, or by one of its role claims through a `role:<claim value>` entry.
+fn easy_auth_role(mapping: &[(String, Role)], name: Option<&str>, id: Option<&str>, roles: &[String]) -> Option<Role> {
+    let matches = |entry: &str| {
+        Some(entry) == name
+            || Some(entry) == id
+            || entry.strip_prefix("role:").is_some_and(|claim| roles.iter().any(|role| role == claim))
+    };
+    mapping.iter().filter(|(entry, _)| matches(entry)).map(|(_, role)| *role).max()
 }
 
 async fn authenticate_key<T: Transport>(
@@ -123,7 +130,6 @@ async fn authenticate_key<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Role;
     use crate::azure::tables::TableClient;
     use crate::config::parse_connection_string;
     use crate::config::access::{EASY_AUTH_ROLES_VAR, EASY_AUTH_VAR};
@@ -208,5 +214,19 @@ mod tests {
         assert_eq!((principal.actor.as_str(), principal.role), ("easyauth:alice", Role::Editor));
         let denied = authenticate_with(&access, &[("X-MS-CLIENT-PRINCIPAL-NAME", "mallory")]).unwrap_err();
         assert_eq!((denied.error.status, denied.actor.as_str()), (403, "easyauth:mallory"));
+    }
+
+    #[test]
+    fn easy_auth_role_claims_pick_the_highest_role() {
+        let mapping = vec![
+            ("role:MfaReaders".to_string(), Role::Reader),
+            ("role:MfaEditors".to_string(), Role::Editor),
+            ("carol".to_string(), Role::Reader),
+        ];
+        let both = ["MfaReaders".to_string(), "MfaEditors".to_string()];
+        assert_eq!(easy_auth_role(&mapping, Some("carol"), None, &both), Some(Role::Editor));
+        assert_eq!(easy_auth_role(&mapping, Some("dave"), None, &["MfaReaders".to_string()]), Some(Role::Reader));
+        assert_eq!(easy_auth_role(&mapping, Some("dave"), None, &["role:MfaEditors".to_string()]), None);
+        assert_eq!(easy_auth_role(&mapping, Some("dave"), None, &[]), None);
     }
 }

@@ -17,7 +17,8 @@ pub const ADMIN_KEY_VAR: &str = "SHAREDMFA_ADMIN_KEY";
 pub const KEY_HASH_SECRET_VAR: &str = "SHAREDMFA_KEY_HASH_SECRET";
 /// `on` to trust Azure App Service authentication (Easy Auth) headers.
 pub const EASY_AUTH_VAR: &str = "SHAREDMFA_EASY_AUTH";
-/// `principal=role` pairs separated by `;`, for Easy Auth principals.
+/// `principal=role` pairs separated by `;`, for Easy Auth principals. A
+/// principal is a name, an object id, or `role:<role claim value>`.
 pub const EASY_AUTH_ROLES_VAR: &str = "SHAREDMFA_EASY_AUTH_ROLES";
 
 /// Shortest admin key and hash secret accepted, in characters. 32

@@ -2,6 +2,7 @@
 expired keys, Easy Auth, and that apps outside a scope look exactly like missing ones."""
 
 import base64
+import json
 import os
 import time
 import uuid as uuid_module
@@ -298,7 +299,8 @@ def test_easy_auth_principal_maps_to_role(stacks):
     azurite = stacks.azurite()
     environment = sealed_table_environment(azurite, new_seal_key())
     environment["SHAREDMFA_EASY_AUTH"] = "on"
-    environment["SHAREDMFA_EASY_AUTH_ROLES"] = "alice@contoso.com=reader;bob@contoso.com=editor"
+    environment["SHAREDMFA_EASY_AUTH_ROLES"] = (
+        "alice@contoso.com=reader;bob@contoso.com=editor;role:MfaAdmins=admin")
     admin = ApiClient(stacks.host(environment).base_url)
     app = add_app(admin)["uuid"]
     anonymous = admin.with_key(None)
@@ -315,6 +317,12 @@ def test_easy_auth_principal_maps_to_role(stacks):
                           headers=as_principal("bob@contoso.com")).status_code == 200
     assert_error(anonymous.get("/api/list-available-apps", headers=as_principal("mallory@contoso.com")),
                  403, "forbidden", None)
+
+    carol = as_principal("carol@contoso.com")
+    carol["X-MS-CLIENT-PRINCIPAL"] = base64.b64encode(json.dumps({
+        "auth_typ": "aad", "name_typ": "name", "role_typ": "roles",
+        "claims": [{"typ": "roles", "val": "MfaAdmins"}]}).encode()).decode()
+    assert anonymous.get("/api/keys", headers=carol).status_code == 200
 
     actors = {entry["actor"] for entry in admin.get("/api/audit").json()["entries"]}
     assert {"easyauth:alice@contoso.com", "easyauth:bob@contoso.com", "easyauth:mallory@contoso.com"} <= actors
