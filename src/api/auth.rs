@@ -1,5 +1,5 @@
-//! Authentication: turning a request's credential into a [`Principal`],
-//! and the audit entry of every request that is turned away.
+//! Authentication: turning a request's credential into a [`Principal`], or
+//! into a [`Denied`] that names the actor for the audit entry.
 
 use std::time::SystemTime;
 

@@ -60,9 +60,9 @@ impl AccessConfig {
         let admin_key = get(ADMIN_KEY_VAR).map(|key| check_secret(ADMIN_KEY_VAR, key)).transpose()?;
         let explicit_hash_secret = get(KEY_HASH_SECRET_VAR).map(|key| check_secret(KEY_HASH_SECRET_VAR, key)).transpose()?;
 
-        // Deriving the hash secret keeps a small install to one secret; the
+        // Deriving the hash secret keeps a small install to one secret. The
         // price is that replacing the admin key invalidates every API key,
-        // which an explicit SHAREDMFA_KEY_HASH_SECRET avoids.
+        // so installs that rotate it set SHAREDMFA_KEY_HASH_SECRET.
         let hash_secret = match (&admin_key, explicit_hash_secret) {
             (None, _) => None,
             (Some(_), Some(explicit)) => Some(explicit),
