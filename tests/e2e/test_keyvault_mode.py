@@ -216,3 +216,15 @@ def test_keyvault_delete_is_soft_and_rotation_versions(kv_api, keyvault_stack):
     state = vault.state()
     assert uuid not in state["secrets"]
     assert uuid in state["deleted"]
+
+
+def test_keyvault_export_reads_the_vault(kv_api):
+    added = kv_api.add_ok({"secret": SECRET, "issuer": "Exported"})
+    created = kv_api.post("/api/keys", json={"name": "kv export", "role": "reader",
+                                             "scope": {"apps": [added["uuid"]]}, "export": True})
+    assert created.status_code == 201, describe(created)
+    exporter = ApiClient(kv_api.base_url, created.json()["key"])
+
+    exported = exporter.post(f"/api/apps/{added['uuid']}/export")
+    assert exported.status_code == 200, describe(exported)
+    assert exported.json()["secret"] == SECRET

@@ -180,8 +180,11 @@ def test_code_withheld_when_audit_fails(stacks):
     proxy = FaultProxy(azurite.table_endpoint).start()
     try:
         api = ApiClient(stacks.host(sealed_table_environment(proxy, new_seal_key())).base_url)
-        app = add_app(api)["uuid"]
+        secret = new_secret()
+        app = add_app(api, secret=secret)["uuid"]
         api.code_ok(app)
+        exporter = api.with_key(api.post("/api/keys", json={
+            "name": "export", "role": "reader", "scope": "all", "export": True}).json()["key"])
 
         proxy.failing_tables.add("audit")
         response = api.get_code(app)
@@ -190,6 +193,10 @@ def test_code_withheld_when_audit_fails(stacks):
         assert proxy.failed_requests >= 1
         host_log = stacks.started[-1].log_text()
         assert "audit_write_failed" in host_log
+
+        export = exporter.post(f"/api/apps/{app}/export")
+        assert_error(export, 503, "audit_unavailable", None)
+        assert secret not in export.text
 
         proxy.failing_tables.clear()
         api.code_ok(app)
