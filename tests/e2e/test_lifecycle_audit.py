@@ -103,6 +103,18 @@ def test_delete_removes_app_and_is_idempotent(api, sealed_stack):
     assert again.json()["deleted"] is False
 
 
+def test_delete_finishes_a_half_done_delete(api, sealed_stack):
+    app = add_app(api)["uuid"]
+    # A delete that failed after removing the record leaves the seed behind.
+    sealed_stack.tables.delete_entity("apps", "mfaseed", app)
+    assert any(row["RowKey"] == app for row in sealed_stack.tables.query_entities("seeds"))
+
+    response = api.request("DELETE", f"/api/apps/{app}")
+    assert response.status_code == 200, describe(response)
+    assert response.json()["deleted"] is False
+    assert all(row["RowKey"] != app for row in sealed_stack.tables.query_entities("seeds"))
+
+
 def test_every_operation_is_audited(api):
     started = datetime.now(timezone.utc) - timedelta(seconds=1)
     app = add_app(api)["uuid"]

@@ -36,7 +36,7 @@ class TableClient:
         self.endpoint = table_endpoint.rstrip("/")
         self.session = http_session()
 
-    def request(self, method, path, body=None):
+    def request(self, method, path, body=None, extra_headers=None):
         """Send one signed request; path is relative to the endpoint, e.g. 'Tables'."""
         url_path = f"/{ACCOUNT_NAME}/{path}"
         date = formatdate(usegmt=True)
@@ -52,6 +52,7 @@ class TableClient:
             "Authorization": f"SharedKey {ACCOUNT_NAME}:{signature.decode()}",
             "DataServiceVersion": "3.0;NetFx",
         }
+        headers.update(extra_headers or {})
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
@@ -70,6 +71,12 @@ class TableClient:
         response = self.request("POST", table, entity)
         if response.status_code not in (201, 204):
             raise AssertionError(f"insert into {table}: {response.status_code} {response.text}")
+
+    def delete_entity(self, table, partition_key, row_key):
+        path = f"{table}(PartitionKey='{quote(partition_key)}',RowKey='{quote(row_key)}')"
+        response = self.request("DELETE", path, extra_headers={"If-Match": "*"})
+        if response.status_code != 204:
+            raise AssertionError(f"delete from {table}: {response.status_code} {response.text}")
 
     def query_entities(self, table):
         """Return every entity of a table (follows continuation headers); [] if it does not exist."""
