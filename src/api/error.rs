@@ -38,7 +38,7 @@ impl ApiError {
         ApiError::new(
             404,
             "route_not_found",
-            format!("no route {path}; the API serves /api/add-totp-secret, /api/list-available-apps and /api/get-mfa-code"),
+            format!("no route {path}; the API serves /api/add-totp-secret, /api/import, /api/list-available-apps and /api/get-mfa-code"),
             None,
         )
     }
@@ -51,6 +51,22 @@ impl ApiError {
 
     pub fn payload_too_large(limit: usize) -> ApiError {
         ApiError::new(413, "payload_too_large", format!("request body is larger than {limit} bytes; send a smaller body"), Some("body"))
+    }
+
+    /// Builds the error for an HOTP counter that other requests advanced
+    /// during every attempt. Retrying succeeds once the burst is over.
+    pub fn counter_contended(attempts: usize) -> ApiError {
+        ApiError::new(
+            409,
+            "counter_contended",
+            format!("the HOTP counter changed under {attempts} attempts in a row; retry the request"),
+            None,
+        )
+    }
+
+    /// Builds the error for an HOTP counter at the maximum of a `u64`.
+    pub fn counter_exhausted() -> ApiError {
+        ApiError::new(409, "counter_exhausted", "the HOTP counter reached its maximum; add the seed again with a new secret", Some("counter"))
     }
 
     pub fn not_configured(message: impl Into<String>) -> ApiError {
@@ -94,10 +110,13 @@ impl ApiError {
 
     /// Serializes the error as the JSON response body.
     pub fn body(&self) -> Vec<u8> {
-        let body = json!({
-            "error": { "code": self.code, "message": self.message, "field": self.field }
-        });
-        serde_json::to_vec(&body).expect("JSON serializes")
+        serde_json::to_vec(&json!({ "error": self.to_json() })).expect("JSON serializes")
+    }
+
+    /// Returns the `{code, message, field}` object, which rejected import
+    /// entries also carry.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({ "code": self.code, "message": self.message, "field": self.field })
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP API, independent of any host.
 //!
 //! - [`request`]: routing and validation into a typed action.
+//! - [`import`]: the intake forms (URIs, lists, exports, QR images).
 //! - [`handlers`]: carrying out each action against storage.
 //! - [`views`]: JSON shapes of successful responses.
 //! - [`error`]: the one error shape and the status mapping.
@@ -9,6 +10,7 @@
 
 pub mod error;
 pub mod handlers;
+pub mod import;
 pub mod request;
 pub mod views;
 
@@ -71,6 +73,8 @@ async fn execute<T: Transport>(
         Action::Health => Ok((200, json!({ "status": "ok" }))),
         // 200 rather than 201: clients of the original check for 200.
         Action::AddApp(app) => handlers::add_app(&services, app, now).await.map(|body| (200, body)),
+        // 200 whenever the batch was processed, even with rejected entries.
+        Action::Import(import) => handlers::import_apps(&services, import, now).await.map(|body| (200, body)),
         Action::ListApps => handlers::list_apps(&services).await.map(|body| (200, body)),
         Action::GetCode { id } => handlers::get_code(&services, &id, now).await.map(|body| (200, body)),
     }
