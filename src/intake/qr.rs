@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{ImageError, ImageFormat, ImageReader, Limits};
 
 use crate::field_error::FieldError;
 
@@ -15,9 +15,10 @@ use crate::field_error::FieldError;
 /// base64 form in JSON, under the host's default 1 MiB body limit.
 pub const MAX_IMAGE_BYTES: usize = 700 * 1024;
 
-/// Most pixels an image may have (2048 x 2048). Decoding costs up to four
-/// bytes per pixel plus one for the greyscale copy and one for the QR
-/// detector's, so this bounds one decode at about 25 MiB.
+/// Most pixels an image may have (2048 x 2048). An 8-bit decode costs up to
+/// four bytes per pixel plus one for the greyscale copy and one for the QR
+/// detector's, about 25 MiB at this bound. Deeper images stop at
+/// [`MAX_DECODE_ALLOC_BYTES`].
 pub const MAX_IMAGE_PIXELS: u64 = 2048 * 2048;
 
 /// Most bytes the image decoder may allocate at once: RGBA at the pixel
@@ -54,10 +55,7 @@ pub fn decode_qr_text(bytes: &[u8]) -> Result<String, FieldError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC_BYTES);
     reader.limits(limits);
-    let grey = reader
-        .decode()
-        .map_err(|_| FieldError::invalid("image", "the image file is damaged or cut off; send it again"))?
-        .into_luma8();
+    let grey = reader.decode().map_err(decode_error)?.into_luma8();
 
     let mut prepared =
         rqrr::PreparedImage::prepare_from_greyscale(grey.width() as usize, grey.height() as usize, |x, y| {
@@ -76,6 +74,18 @@ pub fn decode_qr_text(bytes: &[u8]) -> Result<String, FieldError> {
         return Err(FieldError::invalid("image", "the image shows a QR code that could not be read; send a sharper picture"));
     }
     Ok(texts.join("\n"))
+}
+
+/// Maps a decoder failure: past the allocation limit (a 16-bit RGBA image
+/// at the pixel limit needs 32 MiB), or a damaged file.
+fn decode_error(error: ImageError) -> FieldError {
+    match error {
+        ImageError::Limits(_) => FieldError::invalid(
+            "image",
+            format!("the image needs more than {MAX_DECODE_ALLOC_BYTES} bytes of memory to decode; send a smaller or 8-bit image"),
+        ),
+        _ => FieldError::invalid("image", "the image file is damaged or cut off; send it again"),
+    }
 }
 
 /// Recognizes PNG and JPEG by their signatures rather than by the declared
@@ -133,5 +143,17 @@ mod tests {
         assert!(wide.len() < MAX_IMAGE_BYTES);
         let error = decode_qr_text(&wide).unwrap_err();
         assert_eq!(error.message, "the image is 4097 x 1025 = 4199425 pixels; at most 4194304 are accepted, so crop or shrink it");
+    }
+
+    #[test]
+    fn deep_images_hit_the_allocation_limit() {
+        // 16-bit RGBA at the pixel limit: 8 bytes per pixel, 32 MiB decoded.
+        let image = image::ImageBuffer::<image::Rgba<u16>, Vec<u16>>::from_pixel(2048, 2048, image::Rgba([u16::MAX; 4]));
+        let mut bytes = Vec::new();
+        image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).unwrap();
+        assert!(bytes.len() < MAX_IMAGE_BYTES);
+        let error = decode_qr_text(&bytes).unwrap_err();
+        assert_eq!(error.field, "image");
+        assert_eq!(error.message, "the image needs more than 20971520 bytes of memory to decode; send a smaller or 8-bit image");
     }
 }
