@@ -2,7 +2,10 @@
 Authenticator exports, lists of URIs, and QR code images as PNG or JPEG, raw or base64."""
 
 import base64
+import io
 import uuid as uuid_module
+
+from PIL import Image
 
 from support import totp
 from support.api import assert_code_matches, assert_error, describe
@@ -159,3 +162,16 @@ def test_add_rejects_an_export_image(api):
     response = api.post("/api/add-totp-secret", data=png, headers={"Content-Type": "image/png"})
     error = assert_error(response, 400, "invalid_field", "uri")
     assert "/api/import" in error["message"]
+
+
+def test_image_at_pixel_limit_decodes(api):
+    # An RGBA PNG of exactly 2048 x 2048 pixels must decode within the instance's memory cap.
+    issuer = tag()
+    code_image = Image.open(io.BytesIO(qr_png(f"otpauth://totp/{issuer}:big?secret={SECRET}", 1)))
+    canvas = Image.new("RGBA", (2048, 2048), (255, 255, 255, 255))
+    canvas.paste(code_image.convert("RGBA").resize((1024, 1024), Image.NEAREST), (512, 512))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+
+    results = import_ok(api, data=buffer.getvalue(), headers={"Content-Type": "image/png"})
+    assert [result["account"] for result in created(results)] == ["big"]
