@@ -316,6 +316,20 @@ mod tests {
     }
 
     #[test]
+    fn steam_issuer_gets_steam_codes() {
+        let mut payload = two_account_payload();
+        payload.otp_parameters[0].issuer = "Steam".into();
+        payload.otp_parameters[0].name = "gabe".into();
+        let uri = format!("otpauth-migration://offline?data={}", general_purpose::STANDARD.encode(payload.encode_to_vec()));
+        let (entries, _) = parse_migration_uri(&uri).unwrap();
+        let steam = entries[0].result.as_ref().unwrap();
+        assert_eq!(steam.params.encoder, Encoder::Steam);
+        assert_eq!(steam.params.digits, 5);
+        // The Steam Guard code of JBSWY3DPEHPK3PXP at time 59, as in the otpauth fixtures.
+        assert_eq!(crate::otp::code_at(&steam.seed, steam.params, 59), "2YXGV");
+    }
+
+    #[test]
     fn unreadable_payloads_name_data() {
         let cases = [
             "otpauth-migration://offline",
