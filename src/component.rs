@@ -9,7 +9,7 @@ use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
-use crate::api::{self, ApiError, ApiRequest, request::MAX_BODY_BYTES};
+use crate::api::{self, ApiError, ApiRequest, import::max_body_bytes};
 use crate::config::Config;
 use crate::wasi_transport::WasiTransport;
 
@@ -25,11 +25,12 @@ async fn handle(incoming: IncomingRequest) -> Response {
     to_response(api::handle(&request, &config, &WasiTransport, now).await)
 }
 
-/// Reads method, path, query and at most `MAX_BODY_BYTES` of body. A longer
-/// body gets a 413 response without the rest being read.
+/// Reads method, path, query and at most [`max_body_bytes`] of body (more
+/// for image uploads). A longer body gets a 413 response without the rest
+/// being read.
 async fn read_request(incoming: IncomingRequest) -> Result<ApiRequest, ApiError> {
     let method = incoming.method().to_string();
-    let headers = incoming
+    let headers: Vec<(String, String)> = incoming
         .headers()
         .entries()
         .into_iter()
@@ -41,16 +42,22 @@ async fn read_request(incoming: IncomingRequest) -> Result<ApiRequest, ApiError>
         None => (path_with_query, None),
     };
 
+    let content_type = headers_value(&headers, "content-type");
+    let limit = max_body_bytes(&path, content_type.as_deref());
     let mut body = Vec::new();
     let mut stream = incoming.into_body_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::invalid_json("the request body could not be read; send it again"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(ApiRequest { method, path, query, headers, body })
+}
+
+fn headers_value(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.clone())
 }
 
 fn to_response(response: api::ApiResponse) -> Response {

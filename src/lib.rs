@@ -4,6 +4,7 @@
 //! - [`access`]: roles, scopes, API keys and the caller's identity.
 //! - [`api`]: the HTTP API: routing, validation, handlers, JSON shapes, errors.
 //! - [`otp`]: seeds, otpauth URI parsing and code generation (via `totp-rs`).
+//! - [`intake`]: URI lists, Google Authenticator exports and QR code images.
 //! - [`store`]: app records and the seed store (Key Vault or sealed table).
 //! - [`azure`]: Table Storage and managed identity REST clients, and the Key Vault SDK client.
 //! - [`config`]: settings from environment variables, shared with the host.
@@ -20,6 +21,7 @@ pub mod api;
 pub mod azure;
 pub mod config;
 pub mod field_error;
+pub mod intake;
 pub mod log;
 pub mod otp;
 pub mod rfc3339;

@@ -78,6 +78,22 @@ impl ApiError {
         ApiError::new(413, "payload_too_large", format!("request body is larger than {limit} bytes; send a smaller body"), Some("body"))
     }
 
+    /// Builds the error for an HOTP counter that other requests advanced
+    /// during every attempt. Retrying succeeds once the burst is over.
+    pub fn counter_contended(attempts: usize) -> ApiError {
+        ApiError::new(
+            409,
+            "counter_contended",
+            format!("the HOTP counter changed under {attempts} attempts in a row; retry the request"),
+            None,
+        )
+    }
+
+    /// Builds the error for an HOTP counter at the maximum of a `u64`.
+    pub fn counter_exhausted() -> ApiError {
+        ApiError::new(409, "counter_exhausted", "the HOTP counter reached its maximum; add the seed again with a new secret", Some("counter"))
+    }
+
     pub fn not_configured(message: impl Into<String>) -> ApiError {
         ApiError::new(503, "not_configured", message, None)
     }
@@ -119,10 +135,13 @@ impl ApiError {
 
     /// Serializes the error as the JSON response body.
     pub fn body(&self) -> Vec<u8> {
-        let body = json!({
-            "error": { "code": self.code, "message": self.message, "field": self.field }
-        });
-        serde_json::to_vec(&body).expect("JSON serializes")
+        serde_json::to_vec(&json!({ "error": self.to_json() })).expect("JSON serializes")
+    }
+
+    /// Returns the `{code, message, field}` object, which rejected import
+    /// entries also carry.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({ "code": self.code, "message": self.message, "field": self.field })
     }
 }
 

@@ -12,7 +12,7 @@ use super::request::NewApp;
 use super::views;
 use crate::access::Scope;
 use crate::log;
-use crate::otp::Encoder;
+use crate::otp::{Encoder, OtpType};
 use crate::store::apps::AppRecord;
 use crate::transport::Transport;
 
@@ -52,7 +52,8 @@ pub async fn update_app<T: Transport>(
     Ok(views::app(&record))
 }
 
-/// Replaces the seed and the code parameters, keeping id, names and tags.
+/// Replaces the seed, the code parameters and the type (with an HOTP
+/// seed's counter), keeping id, names and tags.
 pub async fn rotate_seed<T: Transport>(services: &Services<'_, T>, context: &Context, id: &str, app: NewApp) -> Result<Value, ApiError> {
     let mut record = app_in_scope(services, context, id, "rotate_seed").await?;
 
@@ -60,8 +61,9 @@ pub async fn rotate_seed<T: Transport>(services: &Services<'_, T>, context: &Con
         log::error("seed_write_failed", &[("app_id", id), ("error", &error.to_string())]);
         return Err(ApiError::from_store(&error));
     }
-    if record.params != app.params {
+    if record.params != app.params || record.otp_type != app.otp_type {
         record.params = app.params;
+        record.otp_type = app.otp_type;
         // NOTE: if this write fails, the new seed is stored with the old
         // parameters until the rotation is repeated; the log says so.
         if let Err(error) = write_record(services, &record).await {
@@ -142,11 +144,15 @@ fn otpauth_uri(record: &AppRecord, base32: &str) -> String {
         (true, _) => escape(&record.account),
     };
     let mut uri = format!(
-        "otpauth://totp/{label}?secret={base32}&algorithm={}&digits={}&period={}",
+        "otpauth://{}/{label}?secret={base32}&algorithm={}&digits={}",
+        record.otp_type.as_str(),
         record.params.algorithm.as_str(),
         record.params.digits,
-        record.params.period
     );
+    match record.otp_type {
+        OtpType::Totp => uri.push_str(&format!("&period={}", record.params.period)),
+        OtpType::Hotp { counter } => uri.push_str(&format!("&counter={counter}")),
+    }
     if !record.issuer.is_empty() {
         uri.push_str(&format!("&issuer={}", escape(&record.issuer)));
     }
@@ -169,6 +175,7 @@ mod tests {
             custom_name: String::new(),
             account: "ivan@example.com".into(),
             params: OtpParams::default(),
+            otp_type: OtpType::Totp,
             created: None,
             tags: vec![],
         };
@@ -177,5 +184,21 @@ mod tests {
         assert_eq!(parsed.issuer.as_deref(), Some("Big Bank"));
         assert_eq!(parsed.account, "ivan@example.com");
         assert_eq!(parsed.seed.to_base32(), "JBSWY3DPEHPK3PXP");
+    }
+
+    #[test]
+    fn exported_hotp_uri_keeps_the_counter() {
+        let record = AppRecord {
+            id: "a".into(),
+            issuer: "Vpn".into(),
+            custom_name: String::new(),
+            account: "ops".into(),
+            params: OtpParams::default(),
+            otp_type: OtpType::Hotp { counter: 42 },
+            created: None,
+            tags: vec![],
+        };
+        let parsed = parse_otpauth_uri(&otpauth_uri(&record, "JBSWY3DPEHPK3PXP")).unwrap();
+        assert_eq!(parsed.otp_type, OtpType::Hotp { counter: 42 });
     }
 }

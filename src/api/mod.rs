@@ -2,6 +2,7 @@
 //!
 //! - [`routes`]: the route table, with each route's required permission.
 //! - [`request`], [`manage`]: validation into a typed action.
+//! - [`import`]: the intake forms (URIs, lists, exports, QR images).
 //! - [`auth`]: identifying the caller.
 //! - [`handlers`], [`lifecycle`], [`admin`]: carrying out each action.
 //! - [`audit_trail`]: the audit entry of each operation.
@@ -17,6 +18,7 @@ pub mod audit_trail;
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod import;
 pub mod lifecycle;
 pub mod manage;
 pub mod openapi;
@@ -140,6 +142,8 @@ async fn execute<T: Transport>(
         Action::OpenApi => Ok(Reply::Document(openapi::OPENAPI_JSON)),
         // 200 rather than 201: clients of the original check for 200.
         Action::AddApp(app) => handlers::add_app(services, context, app).await.map(ok),
+        // 200 whenever the batch was processed, even with rejected entries.
+        Action::Import(import) => handlers::import_apps(services, context, import).await.map(ok),
         Action::ListApps => handlers::list_apps(services, context).await.map(ok),
         Action::GetCode { id } => handlers::get_code(services, context, &id).await.map(ok),
         Action::UpdateApp { id, changes } => lifecycle::update_app(services, context, &id, changes).await.map(ok),

@@ -8,13 +8,15 @@ use url::form_urlencoded;
 use super::error::ApiError;
 use super::manage::{self, AppChanges, AuditFilter, NewKeyRequest};
 use super::routes::{Matched, Operation, match_route};
+use super::import::{self, Body, ImportRequest};
 use crate::field_error::FieldError;
 use crate::otp::params::{self, truncate};
-use crate::otp::{Algorithm, Encoder, OtpParams, Seed, parse_otpauth_uri};
+use crate::otp::{Algorithm, Encoder, OtpParams, OtpType, ParsedUri, Seed, parse_otpauth_uri};
 
-/// Largest request body the component reads, in bytes. An otpauth URI is a
-/// few hundred bytes; 64 KiB leaves room for long labels while keeping a
-/// hostile body from costing memory. Hosts may enforce a larger outer limit.
+/// Largest request body the component reads, in bytes, except images (see
+/// [`import::max_body_bytes`]). An otpauth URI is a few hundred bytes; 64 KiB
+/// leaves room for long labels and lists of URIs while keeping a hostile
+/// body from costing memory. Hosts may enforce a larger outer limit.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Maximum length of an issuer, account or custom name, in characters.
@@ -46,6 +48,7 @@ pub enum Action {
     Health,
     OpenApi,
     AddApp(NewApp),
+    Import(ImportRequest),
     ListApps,
     GetCode { id: String },
     UpdateApp { id: String, changes: AppChanges },
@@ -67,6 +70,7 @@ pub struct NewApp {
     pub account: String,
     pub custom_name: String,
     pub params: OtpParams,
+    pub otp_type: OtpType,
     pub tags: Vec<String>,
     pub warnings: Vec<String>,
 }
@@ -80,8 +84,9 @@ pub fn parse(request: &ApiRequest) -> Result<Action, ApiError> {
 
 /// Parses the body and query of a request whose route is already matched.
 pub fn parse_action(matched: &Matched, request: &ApiRequest) -> Result<Action, ApiError> {
-    if request.body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    let max_body_bytes = import::max_body_bytes(matched.route.path, request.header("content-type"));
+    if request.body.len() > max_body_bytes {
+        return Err(ApiError::payload_too_large(max_body_bytes));
     }
     let query = QueryParams::parse(request.query.as_deref());
     let body = request.body.as_slice();
@@ -90,7 +95,11 @@ pub fn parse_action(matched: &Matched, request: &ApiRequest) -> Result<Action, A
     match matched.route.operation {
         Operation::Health => Ok(Action::Health),
         Operation::OpenApi => Ok(Action::OpenApi),
-        Operation::AddApp => parse_add(body, &query).map(Action::AddApp),
+        Operation::AddApp => parse_add(request, &query).map(Action::AddApp),
+        Operation::Import => {
+            let custom_name = check_name("appname", query.get("appname").unwrap_or_default())?;
+            import::parse_import(request, &custom_name).map(Action::Import)
+        }
         Operation::ListApps => Ok(Action::ListApps),
         Operation::GetCode => parse_get_code(body, &query),
         Operation::UpdateApp => {
@@ -100,7 +109,7 @@ pub fn parse_action(matched: &Matched, request: &ApiRequest) -> Result<Action, A
         Operation::DeleteApp => Ok(Action::DeleteApp { id: parse_app_id(param())? }),
         Operation::RotateSeed => {
             let id = parse_app_id(param())?;
-            Ok(Action::RotateSeed { id, app: parse_add(body, &QueryParams::parse(None))? })
+            Ok(Action::RotateSeed { id, app: parse_add(request, &QueryParams::parse(None))? })
         }
         Operation::ExportSeed => Ok(Action::ExportSeed { id: parse_app_id(param())? }),
         Operation::ListKeys => Ok(Action::ListKeys),
@@ -110,47 +119,44 @@ pub fn parse_action(matched: &Matched, request: &ApiRequest) -> Result<Action, A
     }
 }
 
-fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+fn parse_add(request: &ApiRequest, query: &QueryParams) -> Result<NewApp, ApiError> {
+    if request.body.iter().all(u8::is_ascii_whitespace) {
         return Err(FieldError::missing(
             "data",
             "the body is empty; send {\"data\": \"otpauth://totp/...\"} or {\"secret\": \"<base32>\", \"issuer\": \"...\"}",
         )
         .into());
     }
-    let object = parse_object(body)?;
+    let body = import::read_body(request)?;
+    let object = match &body {
+        Body::Json(object) => Some(object),
+        Body::Text(_) | Body::Image(_) => None,
+    };
 
     // The original took appname as a query parameter; the body may carry it too.
-    let custom_name = match optional_string(&object, "appname")? {
-        Some(name) => name,
-        None => query.get("appname").unwrap_or_default(),
+    let from_body = match object {
+        Some(object) => optional_string(object, "appname")?,
+        None => None,
     };
-    let custom_name = check_name("appname", custom_name)?;
-    let tags = match object.get("tags") {
+    let custom_name = check_name("appname", from_body.or_else(|| query.get("appname")).unwrap_or_default())?;
+
+    let secret = match object {
+        Some(object) => optional_string(object, "secret")?,
+        None => None,
+    };
+    let tags = match object.and_then(|object| object.get("tags")) {
         None | Some(Value::Null) => Vec::new(),
         Some(value) => manage::parse_tags(value)?,
     };
 
-    let data = optional_string(&object, "data")?;
-    let secret = optional_string(&object, "secret")?;
-    let mut app = match (data, secret) {
-        (Some(_), Some(_)) => {
+    let text = import::seed_text(&body)?;
+    let mut app = match (text, secret, object) {
+        (Some(_), Some(_), _) => {
             return Err(FieldError::invalid("data", "send either data (an otpauth URI) or secret, not both").into());
         }
-        (Some(uri), None) => {
-            let parsed = parse_otpauth_uri(&uri)?;
-            NewApp {
-                seed: parsed.seed,
-                issuer: check_name("issuer", parsed.issuer.unwrap_or_default())?,
-                account: check_name("account", parsed.account)?,
-                custom_name,
-                params: parsed.params,
-                tags: Vec::new(),
-                warnings: parsed.warnings,
-            }
-        }
-        (None, Some(secret)) => parse_fields(&object, &secret, custom_name)?,
-        (None, None) => {
+        (Some(text), None, _) => new_app_from(parse_otpauth_uri(single_line(&text)?)?, custom_name)?,
+        (None, Some(secret), Some(object)) => parse_fields(object, &secret, custom_name)?,
+        _ => {
             return Err(FieldError::missing(
                 "data",
                 "send the seed as data (an otpauth:// URI) or as secret (base32) with issuer and account",
@@ -162,8 +168,32 @@ fn parse_add(body: &[u8], query: &QueryParams) -> Result<NewApp, ApiError> {
     Ok(app)
 }
 
+/// Returns the one URI in `text`; several lines belong to an import.
+fn single_line(text: &str) -> Result<&str, FieldError> {
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let first = lines.next().unwrap_or_default();
+    if lines.next().is_some() {
+        return Err(FieldError::invalid("data", "the data contains several URIs; send them to /api/import"));
+    }
+    Ok(first)
+}
+
+/// Turns a parsed URI into an add, checking its names.
+pub(crate) fn new_app_from(parsed: ParsedUri, custom_name: String) -> Result<NewApp, FieldError> {
+    Ok(NewApp {
+        seed: parsed.seed,
+        issuer: check_name("issuer", parsed.issuer.unwrap_or_default())?,
+        account: check_name("account", parsed.account)?,
+        custom_name,
+        params: parsed.params,
+        otp_type: parsed.otp_type,
+        tags: Vec::new(),
+        warnings: parsed.warnings,
+    })
+}
+
 /// Parses the field form: `secret`, `issuer`, `account`, `algorithm`,
-/// `digits`, `period`, `encoder`.
+/// `digits`, `period`, `encoder`, `type` and, for HOTP, `counter`.
 fn parse_fields(object: &Map<String, Value>, secret: &str, custom_name: String) -> Result<NewApp, ApiError> {
     let seed = Seed::from_base32(secret, "secret")?;
     let issuer = check_name("issuer", optional_string(object, "issuer")?.unwrap_or_default())?;
@@ -183,15 +213,28 @@ fn parse_fields(object: &Map<String, Value>, secret: &str, custom_name: String) 
         otp.encoder = Encoder::parse(&encoder, "encoder")?;
     }
     let params = otp.validate()?;
+    let otp_type = parse_type_field(object, params)?;
 
-    let mut warnings = Vec::new();
-    if seed.is_short() {
-        warnings.push(format!(
-            "the secret is {} bits long; RFC 4226 recommends at least 128 bits, but the codes are still correct",
-            seed.as_bytes().len() * 8
-        ));
+    let warnings = seed.warnings();
+    Ok(NewApp { seed, issuer, account, custom_name, params, otp_type, tags: Vec::new(), warnings })
+}
+
+/// Reads `type` (`totp`, the default, or `hotp`) and an HOTP's `counter`.
+fn parse_type_field(object: &Map<String, Value>, params: OtpParams) -> Result<OtpType, FieldError> {
+    let name = optional_string(object, "type")?.unwrap_or_default().trim().to_ascii_lowercase();
+    match name.as_str() {
+        "" | "totp" => Ok(OtpType::Totp),
+        "hotp" if params.encoder == Encoder::Steam => {
+            Err(FieldError::invalid("type", "type hotp cannot have Steam Guard codes, which are time-based; use totp"))
+        }
+        "hotp" => {
+            let Some(counter) = optional_number_text(object, "counter")? else {
+                return Err(FieldError::missing("counter", "type hotp needs a counter, e.g. \"counter\": 0"));
+            };
+            Ok(OtpType::Hotp { counter: params::parse_counter(&counter)? })
+        }
+        _ => Err(FieldError::invalid("type", format!("unknown OTP type {:?}; use totp or hotp", truncate(&name)))),
     }
-    Ok(NewApp { seed, issuer, account, custom_name, params, tags: Vec::new(), warnings })
 }
 
 fn parse_get_code(body: &[u8], query: &QueryParams) -> Result<Action, ApiError> {
@@ -214,7 +257,7 @@ pub fn parse_app_id(text: &str) -> Result<String, FieldError> {
         .map_err(|_| FieldError::invalid("uuid", format!("{:?} is not a UUID; use an id from list-available-apps", truncate(text))))
 }
 
-pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(ApiError::invalid_json("the body must be a JSON object, e.g. {\"data\": \"otpauth://...\"}")),
@@ -226,7 +269,7 @@ pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> 
     }
 }
 
-pub(super) fn optional_string(object: &Map<String, Value>, name: &'static str) -> Result<Option<String>, FieldError> {
+pub(crate) fn optional_string(object: &Map<String, Value>, name: &'static str) -> Result<Option<String>, FieldError> {
     match object.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -245,7 +288,7 @@ fn optional_number_text(object: &Map<String, Value>, name: &'static str) -> Resu
 }
 
 /// Trims a display name and rejects control characters and overlong text.
-pub(super) fn check_name(field: &'static str, value: String) -> Result<String, FieldError> {
+pub(crate) fn check_name(field: &'static str, value: String) -> Result<String, FieldError> {
     let value = value.trim().to_string();
     if value.chars().count() > MAX_NAME_CHARS {
         return Err(FieldError::invalid(field, format!("{field} is longer than {MAX_NAME_CHARS} characters; shorten it")));
@@ -308,6 +351,25 @@ mod tests {
         };
         assert_eq!(app.params, OtpParams { algorithm: Algorithm::Sha256, digits: 8, period: 60, encoder: Encoder::Decimal });
         assert_eq!(app.custom_name, "shop-admin");
+        assert_eq!(app.otp_type, OtpType::Totp);
+    }
+
+    #[test]
+    fn add_hotp_from_fields() {
+        let body = r#"{"secret": "JBSWY3DPEHPK3PXP", "type": "HOTP", "counter": "12"}"#;
+        let Action::AddApp(app) = parse(&request("POST", "/api/add-totp-secret", None, body)).unwrap() else {
+            panic!("expected AddApp");
+        };
+        assert_eq!(app.otp_type, OtpType::Hotp { counter: 12 });
+    }
+
+    #[test]
+    fn add_takes_one_uri_only() {
+        let body = r#"{"data": "otpauth://totp/A:a?secret=JBSWY3DPEHPK3PXP\notpauth://totp/B:b?secret=JBSWY3DPEHPK3PXP"}"#;
+        let error = error_of(request("POST", "/api/add-totp-secret", None, body));
+        assert_eq!(error.message, "the data contains several URIs; send them to /api/import");
+        let body = r#"{"data": "otpauth-migration://offline?data=CgA"}"#;
+        assert_eq!(error_of(request("POST", "/api/add-totp-secret", None, body)).field, Some("uri"));
     }
 
     #[test]
@@ -323,6 +385,12 @@ mod tests {
             (r#"{"secret": "JBSWY3DPEHPK3PXP", "period": -5}"#, "invalid_field", "period"),
             (r#"{"secret": "JBSWY3DPEHPK3PXP", "digits": [6]}"#, "invalid_field", "digits"),
             (r#"{"secret": "JBSWY3DPEHPK3PXP", "appname": "a\u0000b"}"#, "invalid_field", "appname"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "type": "hotp"}"#, "missing_field", "counter"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "type": "hotp", "counter": -1}"#, "invalid_field", "counter"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "type": "motp"}"#, "invalid_field", "type"),
+            (r#"{"secret": "JBSWY3DPEHPK3PXP", "type": "hotp", "counter": 0, "encoder": "steam"}"#, "invalid_field", "type"),
+            (r#"{"image": "AAAA"}"#, "invalid_field", "image"),
+            (r#"{"data": "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP", "image": "AAAA"}"#, "invalid_field", "data"),
         ];
         for (body, code, field) in cases {
             let error = error_of(request("POST", "/api/add-totp-secret", None, body));
@@ -364,7 +432,9 @@ mod tests {
         assert_eq!((error.status, error.code), (404, "route_not_found"));
         let error = error_of(request("DELETE", "/api/list-available-apps", None, ""));
         assert_eq!((error.status, error.allow.as_deref()), (405, Some("GET")));
-        let error = error_of(request("POST", "/api/add-totp-secret", None, &" ".repeat(MAX_BODY_BYTES + 1)));
+        let error = error_of(request("POST", "/api/add-totp-secret", None, &" ".repeat(import::MAX_IMAGE_BODY_BYTES + 1)));
+        assert_eq!(error.status, 413);
+        let error = error_of(request("POST", "/api/get-mfa-code", None, &" ".repeat(MAX_BODY_BYTES + 1)));
         assert_eq!(error.status, 413);
         assert!(matches!(parse(&request("get", "/API/List-Available-Apps/", None, "")), Ok(Action::ListApps)));
     }

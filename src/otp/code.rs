@@ -29,6 +29,16 @@ pub fn code_at(seed: &Seed, params: OtpParams, unix_seconds: u64) -> String {
     totp_for(seed, params).generate(unix_seconds).to_string()
 }
 
+/// Returns the HOTP code (RFC 4226) for `counter`.
+///
+/// `totp-rs` has no HOTP type, but a TOTP code is the HOTP code of the
+/// counter `time / period`. With a period of one second the time is the
+/// counter itself, so the HMAC and truncation stay `totp-rs`'s.
+pub fn hotp_code(seed: &Seed, params: OtpParams, counter: u64) -> String {
+    let one_second_steps = OtpParams { period: 1, ..params };
+    totp_for(seed, one_second_steps).generate(counter).to_string()
+}
+
 /// Returns the code valid at `unix_seconds` with its window.
 pub fn window_at(seed: &Seed, params: OtpParams, unix_seconds: u64) -> CodeWindow {
     let totp = totp_for(seed, params);
@@ -75,6 +85,34 @@ mod tests {
         assert_eq!(window.ends_at, 1_700_000_040);
         assert_eq!(window.millis_left(1_700_000_015_250), 24_750);
         assert_eq!(window.code.len(), 6);
+    }
+
+    #[test]
+    fn next_window_starts_where_current_ends() {
+        let seed = seed("JBSWY3DPEHPK3PXP");
+        let params = OtpParams::default();
+        let current = window_at(&seed, params, 1_700_000_015);
+        let next = window_at(&seed, params, current.ends_at);
+        assert_eq!(next.starts_at, current.ends_at);
+        assert_eq!(next.code, code_at(&seed, params, 1_700_000_040));
+    }
+
+    #[test]
+    fn hotp_matches_rfc4226_appendix_d() {
+        // RFC 4226 appendix D: secret "12345678901234567890", SHA1, 6 digits.
+        let expected = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
+        let seed = seed("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        for (counter, code) in expected.iter().enumerate() {
+            assert_eq!(hotp_code(&seed, OtpParams { period: 30, ..OtpParams::default() }, counter as u64), *code, "counter {counter}");
+        }
+    }
+
+    #[test]
+    fn hotp_ignores_the_stored_period() {
+        let seed = seed("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let with_sixty = OtpParams { period: 60, ..OtpParams::default() };
+        assert_eq!(hotp_code(&seed, with_sixty, 9), "520489");
+        assert_eq!(hotp_code(&seed, with_sixty, u64::MAX).len(), 6);
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod otpauth;
 pub mod params;
 pub mod seed;
 
-pub use code::{CodeWindow, code_at};
+pub use code::{CodeWindow, code_at, hotp_code};
 pub use otpauth::{ParsedUri, parse_otpauth_uri};
-pub use params::{Algorithm, Encoder, OtpParams};
+pub use params::{Algorithm, Encoder, OtpParams, OtpType};
 pub use seed::Seed;

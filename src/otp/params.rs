@@ -12,8 +12,9 @@ pub const DEFAULT_PERIOD: u64 = 30;
 /// Fewest digits a decimal code may have (RFC 4226 section 5.3).
 pub const MIN_DIGITS: u8 = 6;
 /// Most digits a decimal code may have. The dynamic truncation yields a
-/// 31-bit value, and `totp-rs` 6 panics when asked for ten digits, so nine
-/// is the largest count it computes.
+/// 31-bit value, and `totp-rs` 6 panics when asked for ten digits (its
+/// modulus, 10^10, does not fit in a `u32`), so nine is the largest count it
+/// computes.
 pub const MAX_DIGITS: u8 = 9;
 /// Steam Guard codes are always five characters from Steam's alphabet.
 pub const STEAM_DIGITS: u8 = 5;
@@ -88,6 +89,25 @@ impl Encoder {
     }
 }
 
+/// Whether codes follow the clock (RFC 6238) or a counter (RFC 4226).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtpType {
+    #[default]
+    Totp,
+    /// `counter` is the moving factor of the next code to hand out.
+    Hotp { counter: u64 },
+}
+
+impl OtpType {
+    /// The name as otpauth URIs and this API spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtpType::Totp => "totp",
+            OtpType::Hotp { .. } => "hotp",
+        }
+    }
+}
+
 /// Everything about a seed except the secret itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OtpParams {
@@ -141,6 +161,13 @@ pub fn parse_digits(text: &str) -> Result<u8, FieldError> {
     })
 }
 
+/// Parses an HOTP counter given as text.
+pub fn parse_counter(text: &str) -> Result<u64, FieldError> {
+    text.trim().parse::<u64>().map_err(|_| {
+        FieldError::invalid("counter", format!("counter {:?} is not a whole number from 0 to {}", truncate(text), u64::MAX))
+    })
+}
+
 /// Parses a period value given as text.
 pub fn parse_period(text: &str) -> Result<u64, FieldError> {
     text.trim().parse::<u64>().map_err(|_| {
@@ -179,6 +206,29 @@ mod tests {
 
         let zero_period = OtpParams { period: 0, ..OtpParams::default() };
         assert_eq!(zero_period.validate().unwrap_err().field, "period");
+    }
+
+    #[test]
+    fn digits_limits_table() {
+        let cases = [(5, false), (6, true), (7, true), (8, true), (9, true), (10, false), (0, false), (255, false)];
+        for (digits, accepted) in cases {
+            let result = OtpParams { digits, ..OtpParams::default() }.validate();
+            assert_eq!(result.is_ok(), accepted, "digits {digits}");
+            if let Err(error) = result {
+                assert_eq!(error.field, "digits");
+                assert!(error.message.starts_with(&format!("digits {digits} ")), "{}", error.message);
+            }
+        }
+    }
+
+    #[test]
+    fn text_values_name_their_field() {
+        assert_eq!(parse_digits("six").unwrap_err().field, "digits");
+        assert_eq!(parse_period("-30").unwrap_err().field, "period");
+        assert_eq!(parse_period("1.5").unwrap_err().field, "period");
+        assert_eq!(parse_counter("7").unwrap(), 7);
+        assert_eq!(parse_counter("-1").unwrap_err().field, "counter");
+        assert_eq!(parse_counter("18446744073709551616").unwrap_err().field, "counter");
     }
 
     #[test]

@@ -86,6 +86,17 @@ impl Seed {
     pub fn is_short(&self) -> bool {
         self.0.len() < RECOMMENDED_SEED_BYTES
     }
+
+    /// Returns advice about the seed that does not stop it from being added.
+    pub fn warnings(&self) -> Vec<String> {
+        if !self.is_short() {
+            return Vec::new();
+        }
+        vec![format!(
+            "the secret is {} bits long; RFC 4226 recommends at least 128 bits, but the codes are still correct",
+            self.0.len() * 8
+        )]
+    }
 }
 
 #[cfg(test)]

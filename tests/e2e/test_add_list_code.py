@@ -68,6 +68,7 @@ def test_uri_add_list_and_code(api, case):
         "digits": expect["digits"],
         "period": expect["period"],
         "encoder": encoder_of(case["uri"]) or "decimal",
+        "type": "totp",
         "created": added["created"],
         "tags": [],
     }

@@ -9,13 +9,15 @@ from . import totp
 from .processes import http_session
 
 ADD_RESPONSE_KEYS = {"name", "uuid", "appname", "custom", "account", "algorithm", "digits",
-                     "period", "encoder", "created", "tags", "warnings"}
+                     "period", "encoder", "type", "created", "tags", "warnings"}
 LIST_ITEM_KEYS = {"uuid", "appname", "custom", "account", "algorithm", "digits", "period",
-                  "encoder", "created", "tags"}
+                  "encoder", "type", "created", "tags"}
+CODE_RESPONSE_KEYS = {"otp", "expires", "period", "expires_at", "next_otp", "next_valid_from",
+                      "type", "uuid", "appname", "custom", "digits", "algorithm"}
+HOTP_CODE_RESPONSE_KEYS = {"otp", "counter", "type", "uuid", "appname", "custom", "digits",
+                           "algorithm"}
 # The bootstrap admin key every test server gets (SHAREDMFA_ADMIN_KEY), new per test run.
 ADMIN_KEY = "test-admin-" + secrets.token_urlsafe(32)
-CODE_RESPONSE_KEYS = {"otp", "expires", "period", "expires_at", "uuid", "appname", "custom",
-                      "digits", "algorithm"}
 REQUEST_TIMEOUT = 30
 # Allowed difference between the test's clock and the server's, in seconds. Both read the
 # same system clock, so this only absorbs rounding to whole milliseconds.
@@ -193,6 +195,10 @@ def assert_code_matches(code_body, secret, before, after, algorithm="SHA1", digi
     assert before - CLOCK_SLACK <= server_now <= after + CLOCK_SLACK, (
         f"expires={expires} ms implies server time {server_now:.3f}, request ran from "
         f"{before:.3f} to {after:.3f}: {context}")
+
+    assert code_body["next_valid_from"] == code_body["expires_at"], context
+    next_expected = totp.hotp(secret, counter + 1, digits, algorithm, encoder)
+    assert code_body["next_otp"] == next_expected, f"next_otp is not window {counter + 1}: {context}"
 
     expected = totp.hotp(secret, counter, digits, algorithm, encoder)
     if code_body["otp"] != expected:
