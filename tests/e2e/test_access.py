@@ -71,6 +71,11 @@ def call_add(client, app, key):
     return client.add({"secret": new_secret(), "issuer": "MatrixAdd"})
 
 
+def call_import(client, app, key):
+    return client.post("/api/import", data=f"otpauth://totp/MatrixImport:a?secret={new_secret()}\n",
+                       headers={"Content-Type": "text/plain"})
+
+
 def call_update(client, app, key):
     return client.request("PATCH", f"/api/apps/{app}", json={"appname": "renamed"})
 
@@ -120,6 +125,7 @@ MATRIX = [
     (call_code_get, 401, 200, 200, 200, 200),
     (call_code_post, 401, 200, 200, 200, 200),
     (call_add, 401, 403, 200, 200, 403),
+    (call_import, 401, 403, 200, 200, 403),
     (call_update, 401, 403, 200, 200, 403),
     (call_rotate, 401, 403, 200, 200, 403),
     (call_export, 401, 403, 403, 403, 200),
@@ -220,6 +226,18 @@ def test_scoped_editor_cannot_touch_other_apps(api):
     denied = api.get("/api/audit", params={"app": outside, "actor": f"key:{key['id']}"}).json()
     assert [entry["outcome"] for entry in denied["entries"]] == ["denied"] * 3
     assert {entry["status"] for entry in denied["entries"]} == {404}
+
+
+def test_scoped_editor_imports_only_into_scope(api):
+    tag = f"team-{uuid_module.uuid4().hex[:8]}"
+    key = create_key(api, "editor", {"tags": [tag]})
+    editor = api.with_key(key["key"])
+    text = f"otpauth://totp/Scoped:a?secret={new_secret()}\n"
+
+    response = editor.post("/api/import", data=text, headers={"Content-Type": "text/plain"})
+    assert_error(response, 403, "forbidden", None)
+    entries = api.get("/api/audit", params={"actor": f"key:{key['id']}"}).json()["entries"]
+    assert [(entry["action"], entry["outcome"]) for entry in entries] == [("add_app", "denied")]
 
 
 def test_scope_by_app_id(api):
