@@ -162,6 +162,13 @@ mod tests {
     }
 
     #[test]
+    fn only_health_and_openapi_are_public() {
+        let public: Vec<Operation> =
+            ROUTES.iter().filter(|route| route.permission == Permission::Public).map(|route| route.operation).collect();
+        assert_eq!(public, vec![Operation::Health, Operation::OpenApi]);
+    }
+
+    #[test]
     fn unknown_paths_are_404() {
         assert_eq!(match_route("GET", "/api/apps").unwrap_err().code, "route_not_found");
         assert_eq!(match_route("GET", "/api/apps//seed").unwrap_err().code, "route_not_found");
