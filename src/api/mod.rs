@@ -77,13 +77,15 @@ async fn execute<T: Transport>(
 }
 
 fn services<'a, T: Transport>(config: &'a Config, transport: &'a T) -> Services<'a, T> {
-    let apps = AppStore::new(TableClient::new(transport, &config.storage), &config.apps_table);
+    // One client for both tables, so a managed identity token is fetched once per request.
+    let tables = TableClient::new(transport, &config.storage);
+    let apps = AppStore::new(tables.clone(), &config.apps_table);
     let secrets = match &config.secret_store {
         SecretStoreConfig::KeyVault { vault_url, identity } => {
             SecretStore::KeyVault(KeyVaultClient::new(vault_url, identity))
         }
         SecretStoreConfig::SealedTable { key } => SecretStore::SealedTable {
-            tables: TableClient::new(transport, &config.storage),
+            tables,
             table: &config.seeds_table,
             key,
         },
