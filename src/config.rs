@@ -92,7 +92,7 @@ pub struct StorageAccount {
     pub table_endpoint: String,
 }
 
-/// How requests to Table Storage are authorized.
+/// Credential for Table Storage requests.
 #[derive(Debug, Clone)]
 pub enum StorageCredential {
     /// Shared Key signatures with the account key (connection strings).

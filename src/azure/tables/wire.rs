@@ -34,7 +34,7 @@ pub struct Continuation {
     pub next_row_key: String,
 }
 
-/// How one request is authorized.
+/// Authorization scheme of one request.
 #[derive(Clone, Copy)]
 pub enum Authorization<'a> {
     /// Shared Key signature with this account key.
