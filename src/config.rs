@@ -18,6 +18,10 @@ pub use access::AccessConfig;
 /// the guest and nothing else from their own environment.
 pub const GUEST_ENV_VARS: &[&str] = &[
     STORAGE_VAR,
+    STORAGE_ACCOUNT_NAME_VAR,
+    STORAGE_TABLE_URI_VAR,
+    STORAGE_CREDENTIAL_VAR,
+    STORAGE_CLIENT_ID_VAR,
     SECRET_STORE_VAR,
     SEAL_KEY_VAR,
     APPS_TABLE_VAR,
@@ -37,6 +41,18 @@ pub const GUEST_ENV_VARS: &[&str] = &[
 
 /// Storage connection string, named as Azure Functions names it.
 pub const STORAGE_VAR: &str = "AzureWebJobsStorage";
+/// Identity-based storage connection, used when `AzureWebJobsStorage` is
+/// unset: the account name (table endpoint `https://{name}.table.core.windows.net`).
+pub const STORAGE_ACCOUNT_NAME_VAR: &str = "AzureWebJobsStorage__accountName";
+/// Identity-based storage connection: the table service URL; overrides the
+/// account name (other clouds, Azurite).
+pub const STORAGE_TABLE_URI_VAR: &str = "AzureWebJobsStorage__tableServiceUri";
+/// Identity-based storage connection: `managedidentity`, the only credential
+/// supported (and the default).
+pub const STORAGE_CREDENTIAL_VAR: &str = "AzureWebJobsStorage__credential";
+/// Identity-based storage connection: client id of a user-assigned identity;
+/// unset means system-assigned.
+pub const STORAGE_CLIENT_ID_VAR: &str = "AzureWebJobsStorage__clientId";
 /// `keyvault` (default) or `sealed-table`.
 pub const SECRET_STORE_VAR: &str = "SHAREDMFA_SECRET_STORE";
 /// Base64 of the 32-byte AES-256-GCM key for the sealed-table store.
@@ -83,15 +99,27 @@ pub struct Config {
     pub access: AccessConfig,
 }
 
-/// A storage account reached with Shared Key authorization.
+/// A storage account and how requests to it are authorized.
 #[derive(Debug, Clone)]
 pub struct StorageAccount {
+    /// Account name. Shared Key signatures include it; bearer requests do
+    /// not use it.
     pub account: String,
-    pub key: AccountKey,
+    pub credential: StorageCredential,
     /// Table service base URL without a trailing slash, e.g.
     /// `https://acct.table.core.windows.net` or Azurite's path-style
     /// `http://127.0.0.1:10002/devstoreaccount1`.
     pub table_endpoint: String,
+}
+
+/// Credential for Table Storage requests.
+#[derive(Debug, Clone)]
+pub enum StorageCredential {
+    /// Shared Key signatures with the account key (connection strings).
+    SharedKey(AccountKey),
+    /// Bearer tokens for `https://storage.azure.com/` from the managed
+    /// identity endpoint (identity-based connections).
+    ManagedIdentity(ManagedIdentity),
 }
 
 /// Decoded storage account key. `Debug` never prints it.
@@ -174,13 +202,10 @@ impl Config {
     {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
 
-        let connection_string = get(STORAGE_VAR).ok_or_else(|| {
-            config_error(
-                STORAGE_VAR,
-                "missing; set it to a storage connection string, or UseDevelopmentStorage=true for Azurite",
-            )
-        })?;
-        let storage = parse_connection_string(&connection_string)?;
+        let storage = match get(STORAGE_VAR) {
+            Some(connection_string) => parse_connection_string(&connection_string)?,
+            None => identity_storage(&get)?,
+        };
 
         let apps_table = table_name(APPS_TABLE_VAR, get(APPS_TABLE_VAR), DEFAULT_APPS_TABLE)?;
         let seeds_table = table_name(SEEDS_TABLE_VAR, get(SEEDS_TABLE_VAR), DEFAULT_SEEDS_TABLE)?;
@@ -216,6 +241,9 @@ impl Config {
     /// an explicit port. Hosts allow outbound requests to these and no others.
     pub fn outbound_origins(&self) -> Vec<String> {
         let mut urls = vec![self.storage.table_endpoint.as_str()];
+        if let StorageCredential::ManagedIdentity(identity) = &self.storage.credential {
+            urls.push(&identity.endpoint);
+        }
         if let SecretStoreConfig::KeyVault { vault_url, identity } = &self.secret_store {
             urls.push(vault_url);
             urls.push(&identity.endpoint);
@@ -277,7 +305,9 @@ pub fn parse_connection_string(value: &str) -> Result<StorageAccount, ConfigErro
     if development && account.is_none() {
         return Ok(StorageAccount {
             account: DEV_ACCOUNT.to_string(),
-            key: AccountKey(BASE64.decode(DEV_ACCOUNT_KEY).expect("published key is valid base64")),
+            credential: StorageCredential::SharedKey(AccountKey(
+                BASE64.decode(DEV_ACCOUNT_KEY).expect("published key is valid base64"),
+            )),
             table_endpoint: table_endpoint.unwrap_or_else(|| DEV_TABLE_ENDPOINT.to_string()),
         });
     }
@@ -298,7 +328,76 @@ pub fn parse_connection_string(value: &str) -> Result<StorageAccount, ConfigErro
     };
     check_endpoint_url(STORAGE_VAR, &table_endpoint)?;
 
-    Ok(StorageAccount { account, key: AccountKey(key), table_endpoint })
+    Ok(StorageAccount { account, credential: StorageCredential::SharedKey(AccountKey(key)), table_endpoint })
+}
+
+/// Reads an identity-based storage connection (`AzureWebJobsStorage__*`), as
+/// Azure Functions defines it for its own storage, when no connection string
+/// is set.
+fn identity_storage<G>(get: &G) -> Result<StorageAccount, ConfigError>
+where
+    G: Fn(&str) -> Option<String>,
+{
+    let (account, table_endpoint) = match (get(STORAGE_TABLE_URI_VAR), get(STORAGE_ACCOUNT_NAME_VAR)) {
+        (Some(uri), name) => {
+            let uri = uri.trim_end_matches('/').to_string();
+            check_endpoint_url(STORAGE_TABLE_URI_VAR, &uri)?;
+            let account = name.or_else(|| account_of_table_endpoint(&uri)).unwrap_or_default();
+            (account, uri)
+        }
+        (None, Some(name)) => {
+            let valid = (3..=24).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            if !valid {
+                return Err(config_error(
+                    STORAGE_ACCOUNT_NAME_VAR,
+                    format!("{name:?} is not a storage account name; use 3-24 lowercase letters and digits"),
+                ));
+            }
+            let endpoint = format!("https://{name}.table.core.windows.net");
+            (name, endpoint)
+        }
+        (None, None) => {
+            return Err(config_error(
+                STORAGE_VAR,
+                "missing; set it to a storage connection string (UseDevelopmentStorage=true for Azurite), \
+                 or set AzureWebJobsStorage__accountName to connect with the managed identity",
+            ));
+        }
+    };
+    if !table_endpoint.starts_with("https://") {
+        return Err(config_error(
+            STORAGE_TABLE_URI_VAR,
+            "must be an https:// URL; Table Storage accepts bearer tokens over HTTPS only",
+        ));
+    }
+
+    if let Some(credential) = get(STORAGE_CREDENTIAL_VAR) {
+        if !credential.eq_ignore_ascii_case("managedidentity") {
+            return Err(config_error(
+                STORAGE_CREDENTIAL_VAR,
+                format!("unsupported credential {credential:?}; use managedidentity, or set AzureWebJobsStorage to a connection string"),
+            ));
+        }
+    }
+    let identity = managed_identity(get, get(STORAGE_CLIENT_ID_VAR))?;
+
+    Ok(StorageAccount { account, credential: StorageCredential::ManagedIdentity(identity), table_endpoint })
+}
+
+/// Returns the account name in a table endpoint: the first label of
+/// `acct.table.core.windows.net`, or the first path segment of a path-style
+/// URL on an IP address or localhost (Azurite).
+fn account_of_table_endpoint(endpoint: &str) -> Option<String> {
+    let url = Url::parse(endpoint).ok()?;
+    let path_style = matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)))
+        || url.host_str() == Some("localhost");
+    let name = if path_style {
+        url.path_segments()?.next()?
+    } else {
+        url.host_str()?.split('.').next()?
+    };
+    Some(name.to_string()).filter(|name| !name.is_empty())
 }
 
 fn key_vault_config<G>(get: &G) -> Result<SecretStoreConfig, ConfigError>
@@ -330,6 +429,15 @@ where
         return Err(config_error(KEY_VAULT_URL_VAR, "must be an https:// URL; Key Vault only serves HTTPS"));
     }
 
+    let identity = managed_identity(get, get(CLIENT_ID_VAR))?;
+    Ok(SecretStoreConfig::KeyVault { vault_url, identity })
+}
+
+/// Reads the managed identity endpoint that the platform sets.
+fn managed_identity<G>(get: &G, client_id: Option<String>) -> Result<ManagedIdentity, ConfigError>
+where
+    G: Fn(&str) -> Option<String>,
+{
     let endpoint = get(IDENTITY_ENDPOINT_VAR).ok_or_else(|| {
         config_error(IDENTITY_ENDPOINT_VAR, "missing; enable a managed identity on the app so the platform sets it")
     })?;
@@ -337,11 +445,7 @@ where
     let header = get(IDENTITY_HEADER_VAR).ok_or_else(|| {
         config_error(IDENTITY_HEADER_VAR, "missing; the platform sets it together with IDENTITY_ENDPOINT")
     })?;
-
-    Ok(SecretStoreConfig::KeyVault {
-        vault_url,
-        identity: ManagedIdentity { endpoint, header, client_id: get(CLIENT_ID_VAR) },
-    })
+    Ok(ManagedIdentity { endpoint, header, client_id })
 }
 
 fn parse_seal_key(value: Option<String>) -> Result<SealKey, ConfigError> {
@@ -411,7 +515,7 @@ mod tests {
         let account = parse_connection_string("UseDevelopmentStorage=true").unwrap();
         assert_eq!(account.account, "devstoreaccount1");
         assert_eq!(account.table_endpoint, "http://127.0.0.1:10002/devstoreaccount1");
-        assert_eq!(account.key.0.len(), 64);
+        assert!(matches!(&account.credential, StorageCredential::SharedKey(key) if key.0.len() == 64));
     }
 
     #[test]
@@ -421,7 +525,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(account.table_endpoint, "https://acme.table.core.chinacloudapi.cn");
-        assert_eq!(account.key.0, b"key");
+        assert!(matches!(&account.credential, StorageCredential::SharedKey(key) if key.0 == b"key"));
     }
 
     #[test]
@@ -497,6 +601,71 @@ mod tests {
         for variable in [ADMIN_KEY_VAR, KEY_HASH_SECRET_VAR, KEYS_TABLE_VAR, AUDIT_TABLE_VAR, EASY_AUTH_VAR, EASY_AUTH_ROLES_VAR] {
             assert!(GUEST_ENV_VARS.contains(&variable), "{variable} is missing from GUEST_ENV_VARS");
         }
+    }
+
+    #[test]
+    fn identity_storage_from_account_name() {
+        let config = Config::from_env_lookup(lookup(&[
+            (STORAGE_ACCOUNT_NAME_VAR, "acme"),
+            (STORAGE_CREDENTIAL_VAR, "managedidentity"),
+            (STORAGE_CLIENT_ID_VAR, "storage-client"),
+            (SECRET_STORE_VAR, "sealed-table"),
+            (SEAL_KEY_VAR, SEAL),
+            (IDENTITY_ENDPOINT_VAR, "http://localhost:8081/msi/token"),
+            (IDENTITY_HEADER_VAR, "s3cret-header"),
+        ]))
+        .unwrap();
+        assert_eq!(config.storage.account, "acme");
+        assert_eq!(config.storage.table_endpoint, "https://acme.table.core.windows.net");
+        let StorageCredential::ManagedIdentity(identity) = &config.storage.credential else {
+            panic!("expected a managed identity credential: {config:?}");
+        };
+        assert_eq!(identity.client_id.as_deref(), Some("storage-client"));
+        assert_eq!(
+            config.outbound_origins(),
+            vec!["http://localhost:8081".to_string(), "https://acme.table.core.windows.net:443".to_string()]
+        );
+        assert!(!format!("{config:?}").contains("s3cret-header"));
+    }
+
+    #[test]
+    fn identity_storage_table_uri_wins() {
+        let config = Config::from_env_lookup(lookup(&[
+            (STORAGE_TABLE_URI_VAR, "https://127.0.0.1:10102/devstoreaccount1/"),
+            (STORAGE_ACCOUNT_NAME_VAR, "ignored"),
+            (SECRET_STORE_VAR, "sealed-table"),
+            (SEAL_KEY_VAR, SEAL),
+            (IDENTITY_ENDPOINT_VAR, "http://localhost:8081/msi/token"),
+            (IDENTITY_HEADER_VAR, "h"),
+        ]))
+        .unwrap();
+        assert_eq!(config.storage.table_endpoint, "https://127.0.0.1:10102/devstoreaccount1");
+        assert_eq!(config.storage.account, "ignored");
+        assert_eq!(account_of_table_endpoint("https://127.0.0.1:10102/devstoreaccount1").as_deref(), Some("devstoreaccount1"));
+        assert_eq!(account_of_table_endpoint("https://acme.table.core.windows.net").as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn identity_storage_errors_are_named() {
+        let identity = [(IDENTITY_ENDPOINT_VAR, "http://localhost:8081/msi/token"), (IDENTITY_HEADER_VAR, "h")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = vec![(SECRET_STORE_VAR, "sealed-table"), (SEAL_KEY_VAR, SEAL)];
+            pairs.extend_from_slice(extra);
+            Config::from_env_lookup(lookup(&pairs)).unwrap_err()
+        };
+
+        let err = with(&[(STORAGE_ACCOUNT_NAME_VAR, "Bad_Name"), identity[0], identity[1]]);
+        assert_eq!(err.variable, STORAGE_ACCOUNT_NAME_VAR);
+
+        let err = with(&[(STORAGE_TABLE_URI_VAR, "http://127.0.0.1:10002/devstoreaccount1"), identity[0], identity[1]]);
+        assert_eq!(err.variable, STORAGE_TABLE_URI_VAR);
+        assert!(err.message.contains("https://"), "{err}");
+
+        let err = with(&[(STORAGE_ACCOUNT_NAME_VAR, "acme"), (STORAGE_CREDENTIAL_VAR, "secret"), identity[0], identity[1]]);
+        assert_eq!(err.variable, STORAGE_CREDENTIAL_VAR);
+
+        let err = with(&[(STORAGE_ACCOUNT_NAME_VAR, "acme")]);
+        assert_eq!(err.variable, IDENTITY_ENDPOINT_VAR);
     }
 
     #[test]

@@ -25,6 +25,17 @@ pub struct Args {
     #[arg(long, value_name = "PATH", env = "SHAREDMFA_COMPONENT", default_value = "sharedmfa.wasm")]
     pub component: PathBuf,
 
+    /// Precompiled component written by --write-precompiled of this same binary, served
+    /// instead of compiling --component. When wasmtime rejects it (another build or CPU) or it
+    /// is missing, the host logs a warning and compiles --component
+    #[arg(long, value_name = "PATH", env = "SHAREDMFA_PRECOMPILED")]
+    pub precompiled: Option<PathBuf>,
+
+    /// Compile --component ahead of time, write the result to PATH for --precompiled, and exit
+    /// without serving
+    #[arg(long, value_name = "PATH", conflicts_with = "precompiled")]
+    pub write_precompiled: Option<PathBuf>,
+
     /// PEM file of CA certificates trusted for outbound TLS in addition to the webpki roots
     #[arg(long, value_name = "PATH", env = "SHAREDMFA_EXTRA_CA_FILE")]
     pub extra_ca_file: Option<PathBuf>,

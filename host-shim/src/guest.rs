@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Precompiled, Store, StoreLimits,
     StoreLimitsBuilder, UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -64,26 +64,20 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// Compiles the component at `path` and links it against WASI and
-    /// `wasi:http`. Fails when the file is missing or is not a component, or
-    /// when the component imports something the host does not provide.
+    /// Loads the component, from `precompiled` when given and usable or else
+    /// by compiling `path`, and links it against WASI and `wasi:http`. Fails
+    /// when the file is missing or is not a component, or when the component
+    /// imports something the host does not provide.
     pub fn load(
         path: &Path,
+        precompiled: Option<&Path>,
         limits: &Limits,
         outbound: Arc<OutboundPolicy>,
         env: Vec<(String, String)>,
     ) -> anyhow::Result<Self> {
-        if !path.is_file() {
-            bail!(
-                "component file {} not found; build it with `cargo build -p sharedmfa --target wasm32-wasip2 --profile component` or pass --component",
-                path.display()
-            );
-        }
-
         let display = path.display();
         let engine = build_engine(limits)?;
-        let component = Component::from_file(&engine, path)
-            .map_err(|e| anyhow!("failed to compile component {display}: {e:#}"))?;
+        let component = load_component(&engine, path, precompiled)?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -166,6 +160,71 @@ impl Guest {
         });
         store
     }
+}
+
+/// Compiles the component at `path` with the engine that [`Guest::load`]
+/// uses and writes the result to `output`, for `--precompiled`.
+pub fn write_precompiled(path: &Path, limits: &Limits, output: &Path) -> anyhow::Result<()> {
+    check_component_file(path)?;
+    let engine = build_engine(limits)?;
+    let wasm = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let compiled = engine
+        .precompile_component(&wasm)
+        .map_err(|e| anyhow!("failed to compile component {}: {e:#}", path.display()))?;
+    std::fs::write(output, compiled).with_context(|| format!("failed to write {}", output.display()))
+}
+
+/// Returns the precompiled component when one is given and wasmtime accepts
+/// it; otherwise logs why not and compiles `path`.
+fn load_component(engine: &Engine, path: &Path, precompiled: Option<&Path>) -> anyhow::Result<Component> {
+    if let Some(precompiled) = precompiled {
+        match deserialize_precompiled(engine, precompiled) {
+            Ok(component) => {
+                tracing::info!(precompiled = %precompiled.display(), "loaded the precompiled component");
+                return Ok(component);
+            }
+            Err(error) => tracing::warn!(
+                precompiled = %precompiled.display(),
+                error = %format!("{error:#}"),
+                "precompiled component not usable; compiling {} instead",
+                path.display()
+            ),
+        }
+    }
+
+    check_component_file(path)?;
+    let started = Instant::now();
+    let component = Component::from_file(engine, path)
+        .map_err(|e| anyhow!("failed to compile component {}: {e:#}", path.display()))?;
+    tracing::info!(
+        component = %path.display(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "compiled the component"
+    );
+    Ok(component)
+}
+
+fn deserialize_precompiled(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
+    match Engine::detect_precompiled_file(path) {
+        Ok(Some(Precompiled::Component)) => {}
+        Ok(_) => bail!("{} is not a precompiled component; write one with --write-precompiled", path.display()),
+        Err(error) => bail!("failed to read {}: {error:#}", path.display()),
+    }
+    // SAFETY: wasmtime runs the machine code in the file without verifying
+    // it. `--precompiled` documents that the file must come from
+    // `--write-precompiled` of this host, and wasmtime itself rejects files
+    // made by another wasmtime version, engine configuration or CPU.
+    unsafe { Component::deserialize_file(engine, path) }.map_err(|e| anyhow!("{e:#}"))
+}
+
+fn check_component_file(path: &Path) -> anyhow::Result<()> {
+    if !path.is_file() {
+        bail!(
+            "component file {} not found; build it with `cargo build -p sharedmfa --target wasm32-wasip2 --profile component` or pass --component",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Builds an engine with epoch interruption and a pooling allocator sized

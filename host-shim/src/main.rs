@@ -62,6 +62,10 @@ fn main() -> ExitCode {
     };
     logging::init(args.log_format, filter);
 
+    if let Some(output) = &args.write_precompiled {
+        return write_precompiled(&args, output);
+    }
+
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -106,7 +110,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let tls_config = tls::client_config(args.extra_ca_file.as_deref())?;
     let outbound = Arc::new(OutboundPolicy::new(allow_list, tls_config));
 
-    let guest = Guest::load(&args.component, &limits, Arc::clone(&outbound), guest_env())?;
+    let guest = Guest::load(
+        &args.component,
+        args.precompiled.as_deref(),
+        &limits,
+        Arc::clone(&outbound),
+        guest_env(),
+    )?;
     guest.start_epoch_ticker()?;
     let signals = StopSignals::install().context("failed to install signal handlers")?;
 
@@ -132,6 +142,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let handler = Arc::new(Handler::new(guest, limits, fallback_host));
     server::serve(listener, handler, signals.wait(), limits.shutdown_timeout).await;
     Ok(())
+}
+
+/// Writes the precompiled component for `--precompiled` and reports the
+/// outcome as the process's exit code.
+fn write_precompiled(args: &Args, output: &std::path::Path) -> ExitCode {
+    match guest::write_precompiled(&args.component, &args.limits(), output) {
+        Ok(()) => {
+            tracing::info!(component = %args.component.display(), output = %output.display(), "wrote the precompiled component");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("precompiling failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Collects, from the host environment, the variables the guest may read

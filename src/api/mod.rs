@@ -161,21 +161,23 @@ async fn execute<T: Transport>(
 }
 
 fn services<'a, T: Transport>(config: &'a Config, transport: &'a T) -> Services<'a, T> {
-    let tables = || TableClient::new(transport, &config.storage);
-    let apps = AppStore::new(tables(), &config.apps_table);
+    // Clones share one token cache, so with a managed identity the storage
+    // token is fetched once per request for all tables.
+    let tables = TableClient::new(transport, &config.storage);
+    let apps = AppStore::new(tables.clone(), &config.apps_table);
     let (secrets, soft_delete) = match &config.secret_store {
         SecretStoreConfig::KeyVault { vault_url, identity } => {
             (SecretStore::KeyVault(KeyVaultClient::new(vault_url, identity)), true)
         }
         SecretStoreConfig::SealedTable { key } => {
-            (SecretStore::SealedTable { tables: tables(), table: &config.seeds_table, key }, false)
+            (SecretStore::SealedTable { tables: tables.clone(), table: &config.seeds_table, key }, false)
         }
     };
     Services {
         apps,
         secrets,
-        keys: KeyStore::new(tables(), &config.keys_table),
-        audit: AuditLog::new(tables(), &config.audit_table),
+        keys: KeyStore::new(tables.clone(), &config.keys_table),
+        audit: AuditLog::new(tables, &config.audit_table),
         soft_delete,
     }
 }

@@ -8,7 +8,8 @@ with trustme:
   (set, get, list, delete, get deleted, recover, purge), with bearer-token checks;
 - an App Service style managed identity endpoint, `GET /msi/token`
   (api-version 2019-08-01, header `X-IDENTITY-HEADER`), which issues the only tokens
-  the vault accepts;
+  the vault accepts. For the storage resource it issues an unsigned JWT with the claims
+  Azurite checks under `--oauth basic` (issuer, audience, iat, nbf, exp);
 - test controls under `/_test/`: `GET /_test/state` (stored secret names and request
   counts), `POST /_test/faults` (make the next N secret writes, reads or deletes fail,
   or make every vault call fail) and `POST /_test/reset`.
@@ -41,6 +42,7 @@ import trustme
 SUPPORTED_API_VERSIONS = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"}
 IDENTITY_API_VERSION = "2019-08-01"
 VAULT_RESOURCE = "https://vault.azure.net"
+STORAGE_RESOURCE = "https://storage.azure.com"
 SECRET_NAME_PATTERN = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 MAX_SECRET_VALUE_BYTES = 25 * 1024
 MAX_TAGS = 15
@@ -97,6 +99,28 @@ class VaultState:
 
 def now_seconds():
     return int(time.time())
+
+
+def base64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def storage_jwt(tenant_id, client_id, issued_at, expires_on):
+    """A JWT shaped like a Microsoft Entra token for Azure Storage. Its signature is random
+    bytes: Azurite's basic OAuth check reads the claims and does not verify signatures."""
+    header = {"typ": "JWT", "alg": "RS256"}
+    claims = {
+        "aud": STORAGE_RESOURCE,
+        "iss": f"https://sts.windows.net/{tenant_id}/",
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": expires_on,
+        "appid": client_id,
+        "oid": client_id,
+        "tid": tenant_id,
+    }
+    parts = [json.dumps(header).encode(), json.dumps(claims).encode(), secrets.token_bytes(32)]
+    return ".".join(base64url(part) for part in parts)
 
 
 def secret_bundle(state, name, version, include_value=True):
@@ -370,14 +394,19 @@ class VaultRequestHandler(BaseHTTPRequestHandler):
         if not resource:
             raise ApiError(400, "BadRequest", "The resource query parameter is missing.")
 
-        token = secrets.token_urlsafe(32)
-        expires_on = now_seconds() + state.token_lifetime
+        issued_at = now_seconds()
+        expires_on = issued_at + state.token_lifetime
         normalized_resource = resource.rstrip("/")
+        client_id = query.get("client_id", [state.client_id])[0]
+        if normalized_resource == STORAGE_RESOURCE:
+            token = storage_jwt(state.tenant_id, client_id, issued_at, expires_on)
+        else:
+            token = secrets.token_urlsafe(32)
         with state.lock:
             state.tokens[token] = (normalized_resource, expires_on)
             state.tokens_issued += 1
             state.requests["GET msi/token"] += 1
-        client_id = query.get("client_id", [state.client_id])[0]
+            state.requests[f"GET msi/token {normalized_resource}"] += 1
         return 200, {
             "access_token": token,
             "expires_on": str(expires_on),

@@ -8,15 +8,20 @@
 
 pub mod wire;
 
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
 use super::error::{Service, UpstreamError, UpstreamErrorKind};
-use crate::config::StorageAccount;
+use super::identity::{AccessToken, fetch_token};
+use crate::config::{ManagedIdentity, StorageAccount, StorageCredential};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 pub use wire::{Continuation, quote};
-use wire::{build_request, entity_path, error_code, next_continuation, parse_entities, parse_entity, query_string, table_error};
+use wire::{Authorization, build_request, entity_path, error_code, next_continuation, parse_entities, parse_entity, query_string, table_error};
+
+/// Resource for managed identity tokens that Table Storage accepts.
+const STORAGE_RESOURCE: &str = "https://storage.azure.com/";
 
 /// Most pages one [`TableClient::query_all`] follows. Each page holds up to
 /// 1,000 entities, so this bounds a listing at 100,000 entities and stops a
@@ -53,21 +58,32 @@ pub struct Page {
 }
 
 /// Table Storage client for one account, borrowing its transport.
+///
+/// With a managed identity credential the client fetches one token on its
+/// first request and reuses it; clones share that token. Clients live for
+/// one API request, far shorter than a token's lifetime (hours).
 pub struct TableClient<'a, T> {
     transport: &'a T,
     account: &'a StorageAccount,
+    token: Arc<OnceLock<AccessToken>>,
+}
+
+impl<T> Clone for TableClient<'_, T> {
+    fn clone(&self) -> Self {
+        TableClient { transport: self.transport, account: self.account, token: Arc::clone(&self.token) }
+    }
 }
 
 impl<'a, T: Transport> TableClient<'a, T> {
     pub fn new(transport: &'a T, account: &'a StorageAccount) -> Self {
-        TableClient { transport, account }
+        TableClient { transport, account, token: Arc::default() }
     }
 
     /// Inserts a new entity, creating the table first if it does not exist.
     /// Fails with `Rejected { status: 409 }` if the keys are taken.
     pub async fn insert(&self, table: &str, entity: &Entity) -> Result<(), UpstreamError> {
         let body = serde_json::to_vec(entity).expect("JSON map serializes");
-        let response = self.send(self.request("POST", &format!("/{table}"), None, Some(body.clone()))).await?;
+        let response = self.send(self.request("POST", &format!("/{table}"), None, Some(body.clone())).await?).await?;
         if response.is_success() {
             return Ok(());
         }
@@ -76,7 +92,7 @@ impl<'a, T: Transport> TableClient<'a, T> {
         }
 
         self.create_table(table).await?;
-        let response = self.send(self.request("POST", &format!("/{table}"), None, Some(body))).await?;
+        let response = self.send(self.request("POST", &format!("/{table}"), None, Some(body)).await?).await?;
         if response.is_success() { Ok(()) } else { Err(table_error(&response)) }
     }
 
@@ -88,7 +104,7 @@ impl<'a, T: Transport> TableClient<'a, T> {
 
     /// Returns the entity with its ETag, for a later conditional write.
     pub async fn get_tagged(&self, table: &str, partition_key: &str, row_key: &str) -> Result<Option<Tagged>, UpstreamError> {
-        let request = self.request("GET", &entity_path(table, partition_key, row_key), None, None);
+        let request = self.request("GET", &entity_path(table, partition_key, row_key), None, None).await?;
         let response = self.send(request).await?;
         if response.status == 404 {
             return Ok(None);
@@ -123,7 +139,7 @@ impl<'a, T: Transport> TableClient<'a, T> {
         continuation: Option<&Continuation>,
     ) -> Result<Page, UpstreamError> {
         let query = query_string(filter, top, continuation);
-        let response = self.send(self.request("GET", &format!("/{table}()"), Some(&query), None)).await?;
+        let response = self.send(self.request("GET", &format!("/{table}()"), Some(&query), None).await?).await?;
         if response.status == 404 && error_code(&response).as_deref() == Some("TableNotFound") {
             return Ok(Page { entities: Vec::new(), continuation: None });
         }
@@ -159,7 +175,7 @@ impl<'a, T: Transport> TableClient<'a, T> {
     /// Deletes an entity unconditionally. Deleting a missing entity succeeds,
     /// so callers can retry a cleanup.
     pub async fn delete(&self, table: &str, partition_key: &str, row_key: &str) -> Result<(), UpstreamError> {
-        let mut request = self.request("DELETE", &entity_path(table, partition_key, row_key), None, None);
+        let mut request = self.request("DELETE", &entity_path(table, partition_key, row_key), None, None).await?;
         request.headers.push(("If-Match".into(), "*".into()));
         let response = self.send(request).await?;
         if response.is_success() || response.status == 404 {
@@ -175,7 +191,7 @@ impl<'a, T: Transport> TableClient<'a, T> {
         let path = entity_path(table, partition_key, row_key);
         let body = serde_json::to_vec(entity).expect("JSON map serializes");
 
-        let response = self.send(self.conditional(method, &path, body.clone(), condition)).await?;
+        let response = self.send(self.conditional(method, &path, body.clone(), condition).await?).await?;
         if response.is_success() {
             return Ok(etag_of(&response));
         }
@@ -185,23 +201,23 @@ impl<'a, T: Transport> TableClient<'a, T> {
         }
 
         self.create_table(table).await?;
-        let response = self.send(self.conditional(method, &path, body, condition)).await?;
+        let response = self.send(self.conditional(method, &path, body, condition).await?).await?;
         if response.is_success() { Ok(etag_of(&response)) } else { Err(table_error(&response)) }
     }
 
-    fn conditional(&self, method: &str, path: &str, body: Vec<u8>, condition: Condition<'_>) -> HttpRequest {
-        let mut request = self.request(method, path, None, Some(body));
+    async fn conditional(&self, method: &str, path: &str, body: Vec<u8>, condition: Condition<'_>) -> Result<HttpRequest, UpstreamError> {
+        let mut request = self.request(method, path, None, Some(body)).await?;
         match condition {
             Condition::IfMatch(etag) => request.headers.push(("If-Match".into(), etag.to_string())),
             Condition::Exists => request.headers.push(("If-Match".into(), "*".into())),
             Condition::Upsert => {}
         }
-        request
+        Ok(request)
     }
 
     async fn create_table(&self, table: &str) -> Result<(), UpstreamError> {
         let body = serde_json::to_vec(&serde_json::json!({ "TableName": table })).expect("JSON serializes");
-        let response = self.send(self.request("POST", "/Tables", None, Some(body))).await?;
+        let response = self.send(self.request("POST", "/Tables", None, Some(body)).await?).await?;
         // Another request may have created it a moment ago.
         if response.is_success() || error_code(&response).as_deref() == Some("TableAlreadyExists") {
             return Ok(());
@@ -213,8 +229,22 @@ impl<'a, T: Transport> TableClient<'a, T> {
         self.transport.send(request).await.map_err(|e| UpstreamError::transport(Service::TableStorage, e))
     }
 
-    fn request(&self, method: &str, path: &str, query: Option<&str>, body: Option<Vec<u8>>) -> HttpRequest {
-        build_request(self.account, method, path, query, body, SystemTime::now())
+    async fn request(&self, method: &str, path: &str, query: Option<&str>, body: Option<Vec<u8>>) -> Result<HttpRequest, UpstreamError> {
+        let authorization = match &self.account.credential {
+            StorageCredential::SharedKey(key) => Authorization::SharedKey(key),
+            StorageCredential::ManagedIdentity(identity) => Authorization::Bearer(self.token(identity).await?),
+        };
+        Ok(build_request(self.account, authorization, method, path, query, body, SystemTime::now()))
+    }
+
+    /// Returns the bearer token, fetching it on first use.
+    async fn token(&self, identity: &ManagedIdentity) -> Result<&str, UpstreamError> {
+        if self.token.get().is_none() {
+            let token = fetch_token(self.transport, identity, STORAGE_RESOURCE).await?;
+            // A concurrent first request may have stored a token already; either is valid.
+            let _ = self.token.set(token);
+        }
+        Ok(&self.token.get().expect("token stored above").secret)
     }
 }
 

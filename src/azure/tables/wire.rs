@@ -10,11 +10,12 @@ use serde_json::Value;
 use super::Entity;
 use crate::azure::error::{Service, UpstreamError};
 use crate::azure::shared_key;
-use crate::config::StorageAccount;
+use crate::config::{AccountKey, StorageAccount};
 use crate::transport::{HttpRequest, HttpResponse};
 
 /// REST version sent as `x-ms-version`. Azurite 3.37 rejects versions newer
-/// than it knows with 400, and this one has everything used here.
+/// than it knows with 400, and this one has everything used here. Bearer
+/// tokens need 2017-11-09 or later.
 pub const API_VERSION: &str = "2019-02-02";
 
 /// Without this Accept value Azurite answers 415; `nometadata` also keeps
@@ -33,10 +34,20 @@ pub struct Continuation {
     pub next_row_key: String,
 }
 
-/// Builds a signed request. `path` is relative to the table endpoint and
-/// already percent-encoded; `query` likewise.
+/// Authorization scheme of one request.
+#[derive(Clone, Copy)]
+pub enum Authorization<'a> {
+    /// Shared Key signature with this account key.
+    SharedKey(&'a AccountKey),
+    /// `Authorization: Bearer` with this token for `https://storage.azure.com/`.
+    Bearer(&'a str),
+}
+
+/// Builds an authorized request. `path` is relative to the table endpoint
+/// and already percent-encoded; `query` likewise.
 pub fn build_request(
     account: &StorageAccount,
+    authorization: Authorization<'_>,
     method: &str,
     path: &str,
     query: Option<&str>,
@@ -51,16 +62,22 @@ pub fn build_request(
 
     let date = httpdate::fmt_http_date(now);
     let content_type = if body.is_some() { "application/json" } else { "" };
-    let full_path = endpoint_path(&account.table_endpoint) + path;
-    let resource = shared_key::canonicalized_resource(&account.account, &full_path, query);
-    let to_sign = shared_key::string_to_sign(method, content_type, &date, &resource);
+    let authorization = match authorization {
+        Authorization::SharedKey(key) => {
+            let full_path = endpoint_path(&account.table_endpoint) + path;
+            let resource = shared_key::canonicalized_resource(&account.account, &full_path, query);
+            let to_sign = shared_key::string_to_sign(method, content_type, &date, &resource);
+            shared_key::authorization(&account.account, &key.0, &to_sign)
+        }
+        Authorization::Bearer(token) => format!("Bearer {token}"),
+    };
 
     let mut headers = vec![
         ("x-ms-date".to_string(), date),
         ("x-ms-version".to_string(), API_VERSION.to_string()),
         ("Accept".to_string(), ACCEPT_JSON.to_string()),
         ("DataServiceVersion".to_string(), "3.0;NetFx".to_string()),
-        ("Authorization".to_string(), shared_key::authorization(&account.account, &account.key.0, &to_sign)),
+        ("Authorization".to_string(), authorization),
     ];
     if body.is_some() {
         headers.push(("Content-Type".to_string(), content_type.to_string()));
@@ -146,7 +163,7 @@ pub fn table_error(response: &HttpResponse) -> UpstreamError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_connection_string;
+    use crate::config::{ManagedIdentity, StorageCredential, parse_connection_string};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn azurite() -> StorageAccount {
@@ -167,7 +184,9 @@ mod tests {
     #[test]
     fn request_is_signed_over_path_style_resource() {
         let now = UNIX_EPOCH + Duration::from_secs(1_796_416_200);
-        let request = build_request(&azurite(), "GET", "/Tables", None, None, now);
+        let account = azurite();
+        let StorageCredential::SharedKey(key) = &account.credential else { unreachable!() };
+        let request = build_request(&account, Authorization::SharedKey(key), "GET", "/Tables", None, None, now);
         assert_eq!(request.url, "http://127.0.0.1:10002/devstoreaccount1/Tables");
         assert_eq!(request.header("x-ms-date"), Some("Fri, 04 Dec 2026 20:30:00 GMT"));
         assert_eq!(
@@ -175,6 +194,27 @@ mod tests {
             Some("SharedKey devstoreaccount1:nokE1yfwt7i3BTD17nY/XM+ibCDYhLbLFAYowQKB6LQ=")
         );
         assert_eq!(format!("{request:?}"), "HttpRequest(GET http://127.0.0.1:10002/devstoreaccount1/Tables)");
+    }
+
+    #[test]
+    fn bearer_request_carries_token_and_version() {
+        let account = StorageAccount {
+            account: "acme".to_string(),
+            credential: StorageCredential::ManagedIdentity(ManagedIdentity {
+                endpoint: "http://127.0.0.1:8081/msi/token".to_string(),
+                header: "h".to_string(),
+                client_id: None,
+            }),
+            table_endpoint: "https://acme.table.core.windows.net".to_string(),
+        };
+        let now = UNIX_EPOCH + Duration::from_secs(1_796_416_200);
+        let body = Some(b"{}".to_vec());
+        let request = build_request(&account, Authorization::Bearer("eyJ0eXAi"), "POST", "/apps", None, body, now);
+        assert_eq!(request.url, "https://acme.table.core.windows.net/apps");
+        assert_eq!(request.header("Authorization"), Some("Bearer eyJ0eXAi"));
+        assert_eq!(request.header("x-ms-version"), Some("2019-02-02"));
+        assert_eq!(request.header("Content-Type"), Some("application/json"));
+        assert!(!format!("{request:?}").contains("eyJ0eXAi"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 sharedmfa host and `wasmtime serve`. Every server listens on 127.0.0.1 only and is stopped
 by its own PID."""
 
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,13 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TESTS_DIR = REPO_ROOT / "tests"
 COMPONENT_PATH = REPO_ROOT / "target/wasm32-wasip2/component/sharedmfa.wasm"
-HOST_PATH = REPO_ROOT / "target/release/sharedmfa-host"
+# The host binary under test. scripts/test builds the static musl binary that the Functions
+# package ships, so the suite tests the shipped binary; SHAREDMFA_TEST_HOST points the suite
+# at another build (for example target/release/sharedmfa-host).
+HOST_PATH = Path(os.environ.get(
+    "SHAREDMFA_TEST_HOST", REPO_ROOT / "target/x86_64-unknown-linux-musl/release/sharedmfa-host"))
+FUNCTIONS_APP_DIR = REPO_ROOT / "target/functions-app"
+FUNCTIONS_ZIP = REPO_ROOT / "target/sharedmfa-functions.zip"
 AZURITE_TABLE_BIN = TESTS_DIR / "node_modules/.bin/azurite-table"
 KEYVAULT_SERVER_SCRIPT = TESTS_DIR / "servers/keyvault_test_server.py"
 
@@ -128,17 +135,22 @@ class ManagedProcess:
 
 
 class Azurite:
-    """Azurite's table service on 127.0.0.1:port, persisting to location."""
+    """Azurite's table service on 127.0.0.1:port, persisting to location.
 
-    def __init__(self, port, location, log_path):
+    With `tls` (a (certificate, key) pair of PEM files) it serves HTTPS and accepts OAuth
+    bearer tokens (`--oauth basic`) besides Shared Key."""
+
+    def __init__(self, port, location, log_path, tls=None):
         self.port = port
         self.location = Path(location)
         self.log_path = log_path
+        self.tls = tls
         self.process = None
 
     @property
     def table_endpoint(self):
-        return f"http://127.0.0.1:{self.port}/devstoreaccount1"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/devstoreaccount1"
 
     def start(self):
         if not AZURITE_TABLE_BIN.exists():
@@ -146,6 +158,9 @@ class Azurite:
         self.location.mkdir(parents=True, exist_ok=True)
         argv = [AZURITE_TABLE_BIN, "--tableHost", "127.0.0.1", "--tablePort", self.port,
                 "--disableTelemetry", "--location", self.location]
+        if self.tls:
+            certificate, key = self.tls
+            argv += ["--cert", certificate, "--key", key, "--oauth", "basic"]
         # Azurite saves its data files on SIGINT only. On SIGTERM it exits at once and
         # loses the writes of the last few seconds.
         self.process = ManagedProcess("azurite-table", argv, dict(os.environ), self.log_path,
@@ -244,9 +259,9 @@ class KeyVaultTestServer:
 class HttpServerUnderTest:
     """The product served by sharedmfa-host or by `wasmtime serve`."""
 
-    def __init__(self, name, argv, environment, port, log_path):
+    def __init__(self, name, argv, environment, port, log_path, cwd=None):
         self.port = port
-        self.process = ManagedProcess(name, argv, environment, log_path)
+        self.process = ManagedProcess(name, argv, environment, log_path, cwd=cwd)
 
     @property
     def base_url(self):
@@ -277,6 +292,18 @@ def host_server(port, environment, log_path, extra_ca_file=None):
         argv += ["--extra-ca-file", extra_ca_file]
     return HttpServerUnderTest("sharedmfa-host", argv, minimal_environment(environment),
                                port, log_path)
+
+
+def functions_server(port, environment, log_path, app_dir=FUNCTIONS_APP_DIR):
+    """The host started as the Functions host starts a custom handler: from the app folder,
+    with the executable and arguments of host.json, and the port in
+    FUNCTIONS_CUSTOMHANDLER_PORT."""
+    description = json.loads((app_dir / "host.json").read_text())["customHandler"]["description"]
+    argv = [app_dir / description["defaultExecutablePath"], *description.get("arguments", [])]
+    environment = dict(environment, FUNCTIONS_CUSTOMHANDLER_PORT=str(port),
+                       FUNCTIONS_WORKER_RUNTIME="Custom")
+    return HttpServerUnderTest("sharedmfa-host (Functions)", argv,
+                               minimal_environment(environment), port, log_path, cwd=app_dir)
 
 
 def wasmtime_binary():

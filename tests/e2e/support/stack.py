@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .api import ADMIN_KEY
 from .processes import (COMPONENT_PATH, HOST_PATH, Azurite, KeyVaultTestServer, free_port,
-                        host_server, wasmtime_server)
+                        functions_server, host_server, wasmtime_server)
 from .table_storage import TableClient, connection_string
 
 
@@ -42,7 +42,8 @@ def missing_build_message():
         return None
     return ("the product is not built; missing: " + ", ".join(missing) + ". Build it with "
             "`cargo build -p sharedmfa --target wasm32-wasip2 --profile component` and "
-            "`cargo build --release -p sharedmfa-host-shim` (scripts/test does both).")
+            "`cargo build --release -p sharedmfa-host-shim --target x86_64-unknown-linux-musl` "
+            "(scripts/test does both), or set SHAREDMFA_TEST_HOST to another host binary.")
 
 
 class StackFactory:
@@ -61,9 +62,9 @@ class StackFactory:
         self.started.append(server)
         return server
 
-    def azurite(self, port=None, location=None):
+    def azurite(self, port=None, location=None, tls=None):
         server = Azurite(port or free_port(), location or self.path("azurite-data"),
-                         self.path("azurite.log"))
+                         self.path("azurite.log"), tls)
         self.track(server)
         return server.start()
 
@@ -81,6 +82,11 @@ class StackFactory:
     def host(self, environment, extra_ca_file=None, port=None):
         server = host_server(port or free_port(), environment, self.path("host.log"),
                              extra_ca_file)
+        self.track(server)
+        return server.start()
+
+    def functions_host(self, environment):
+        server = functions_server(free_port(), environment, self.path("functions-host.log"))
         self.track(server)
         return server.start()
 
