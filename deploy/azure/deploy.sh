@@ -43,12 +43,24 @@ if ! az group show --name "$resource_group" >/dev/null 2>&1; then
     az group create --name "$resource_group" --location "$location" --output none
 fi
 
+# The bootstrap admin key is created once and kept in .local/, like scripts/run
+# does, so running the script again keeps the same key. Set SHAREDMFA_ADMIN_KEY
+# to use your own.
+admin_key_file=.local/azure-admin-key-$app_name
+if [[ -z "${SHAREDMFA_ADMIN_KEY:-}" ]]; then
+    if [[ ! -s "$admin_key_file" ]]; then
+        mkdir -p .local
+        (umask 077 && openssl rand -hex 32 > "$admin_key_file")
+    fi
+    SHAREDMFA_ADMIN_KEY=$(cat "$admin_key_file")
+fi
+
 step "deploy deploy/azure/azuredeploy.json"
 az deployment group create \
     --resource-group "$resource_group" \
     --name sharedmfa \
     --template-file deploy/azure/azuredeploy.json \
-    --parameters appName="$app_name" \
+    --parameters appName="$app_name" adminKey="$SHAREDMFA_ADMIN_KEY" \
     --output none
 
 step "publish the package (zip deploy)"
@@ -68,4 +80,8 @@ Deployed. The API is at $api_base. The health check needs no key:
 The other endpoints need a function key (header x-functions-key or ?code=):
 
   az functionapp keys list --resource-group $resource_group --name $app_name --query functionKeys.default --output tsv
+
+and an API key (Authorization: Bearer ...). The bootstrap admin key is in
+$admin_key_file (unless you set SHAREDMFA_ADMIN_KEY); use it to create
+narrower keys with POST $api_base/keys.
 DONE

@@ -21,6 +21,7 @@ DEPLOY_SCRIPT = REPO_ROOT / "deploy/azure/deploy.sh"
 SPIN_MANIFEST = REPO_ROOT / "spin.toml"
 SPINAPP = REPO_ROOT / "deploy/kubernetes/spinapp.yaml"
 CONFIG_RS = REPO_ROOT / "src/config.rs"
+ACCESS_CONFIG_RS = REPO_ROOT / "src/config/access.rs"
 
 # Built-in Azure role ids, from the Azure RBAC built-in roles list.
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
@@ -51,8 +52,12 @@ def resources_of(template, resource_type):
 
 
 def guest_variables():
-    """Names of the environment variables the component reads, from src/config.rs."""
-    return set(RUST_CONST.findall(CONFIG_RS.read_text()))
+    """Names of the environment variables the component reads, from src/config.rs and
+    the access settings in src/config/access.rs."""
+    names = set()
+    for path in (CONFIG_RS, ACCESS_CONFIG_RS):
+        names |= set(RUST_CONST.findall(path.read_text()))
+    return names
 
 
 def expressions(value):

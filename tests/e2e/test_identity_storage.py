@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 import trustme
 
-from support.api import ApiClient, assert_code_matches, describe, find_app
+from support.api import ADMIN_KEY, ApiClient, assert_code_matches, describe, find_app
 from support.processes import http_session
 from support.stack import StackFactory
 
@@ -56,6 +56,7 @@ def identity_stack(built_product, tmp_path_factory):
             "KEY_VAULT_URL": vault.url,
             "IDENTITY_ENDPOINT": f"{vault.url}/msi/token",
             "IDENTITY_HEADER": vault.identity_header,
+            "SHAREDMFA_ADMIN_KEY": ADMIN_KEY,
         }
         host = factory.host(environment, extra_ca_file=trusted)
         yield IdentityStack(azurite, vault, host, str(tls["ca"]))
