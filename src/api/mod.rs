@@ -34,6 +34,7 @@ pub use error::ApiError;
 pub use request::{Action, ApiRequest};
 
 use crate::access::identity::{client_address_of, forwarded_for_of};
+use crate::access::Permission;
 use crate::azure::keyvault::KeyVaultClient;
 use crate::azure::tables::TableClient;
 use crate::config::{Config, ConfigError, SecretStoreConfig};
@@ -119,10 +120,11 @@ async fn run<T: Transport>(
     if !principal.allows(matched.route.permission) {
         services.record_denial(&principal.actor, client, now, action_name, app_param, 403).await;
         return Err(ApiError::forbidden(format!(
-            "your {} key does not allow {} {}; ask an admin for a key that does",
+            "your {} key does not allow {} {}; ask an admin for a key with {}",
             principal.role.as_str(),
             matched.route.method,
-            matched.route.path
+            matched.route.path,
+            required_grant(matched.route.permission)
         )));
     }
 
@@ -210,5 +212,14 @@ fn respond(result: Result<Reply, ApiError>) -> ApiResponse {
             }
             ApiResponse { status: error.status, headers, body: error.body() }
         }
+    }
+}
+
+/// Describes what a key needs for a route, for the 403 message.
+fn required_grant(permission: Permission) -> String {
+    match permission {
+        Permission::Public => "no role".to_string(),
+        Permission::Role(role) => format!("the {} role or higher", role.as_str()),
+        Permission::Export => "the export permission".to_string(),
     }
 }

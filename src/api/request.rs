@@ -159,13 +159,33 @@ fn parse_add(request: &ApiRequest, query: &QueryParams) -> Result<NewApp, ApiErr
         _ => {
             return Err(FieldError::missing(
                 "data",
-                "send the seed as data (an otpauth:// URI) or as secret (base32) with issuer and account",
+                "send the seed as data (an otpauth:// URI) or as secret (base32), optionally with issuer and account",
             )
             .into());
         }
     };
     app.tags = tags;
+    if let Some(object) = object {
+        app.warnings.extend(unknown_field_warnings(object));
+    }
     Ok(app)
+}
+
+/// Fields `add-totp-secret` reads from a JSON body.
+const ADD_FIELDS: &[&str] = &[
+    "data", "image", "secret", "issuer", "account", "algorithm", "digits", "period", "encoder", "type", "counter",
+    "appname", "tags",
+];
+
+/// Warns about body fields the add ignores, so a misspelled `isuer` does not
+/// pass unnoticed. They are not rejected: clients of the original may send
+/// fields of their own.
+fn unknown_field_warnings(object: &Map<String, Value>) -> Vec<String> {
+    object
+        .keys()
+        .filter(|name| !ADD_FIELDS.contains(&name.as_str()))
+        .map(|name| format!("ignored unknown field {:?}; the fields are {}", truncate(name), ADD_FIELDS.join(", ")))
+        .collect()
 }
 
 /// Returns the one URI in `text`; several lines belong to an import.
@@ -245,7 +265,7 @@ fn parse_get_code(body: &[u8], query: &QueryParams) -> Result<Action, ApiError> 
         optional_string(&parse_object(body)?, "uuid")?
     };
     let Some(text) = query.get("uuid").or(from_body) else {
-        return Err(FieldError::missing("uuid", "pass the app id as ?uuid=<id>, as list-available-apps returns it").into());
+        return Err(FieldError::missing("uuid", "pass the app id as ?uuid=<id> or in a JSON body {\"uuid\": \"<id>\"}, as list-available-apps returns it").into());
     };
     Ok(Action::GetCode { id: parse_app_id(&text)? })
 }
@@ -352,6 +372,17 @@ mod tests {
         assert_eq!(app.params, OtpParams { algorithm: Algorithm::Sha256, digits: 8, period: 60, encoder: Encoder::Decimal });
         assert_eq!(app.custom_name, "shop-admin");
         assert_eq!(app.otp_type, OtpType::Totp);
+    }
+
+    #[test]
+    fn add_warns_about_unknown_fields() {
+        let body = r#"{"secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "isuer": "Shop"}"#;
+        let Action::AddApp(app) = parse(&request("POST", "/api/add-totp-secret", None, body)).unwrap() else {
+            panic!("expected AddApp");
+        };
+        assert_eq!(app.issuer, "");
+        assert_eq!(app.warnings.len(), 1, "{:?}", app.warnings);
+        assert!(app.warnings[0].starts_with("ignored unknown field \"isuer\"; the fields are data, image, secret, issuer"));
     }
 
     #[test]
