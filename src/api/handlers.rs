@@ -140,8 +140,19 @@ pub async fn app_in_scope<T: Transport>(
     id: &str,
     action: &'static str,
 ) -> Result<AppRecord, ApiError> {
-    match services.apps.get(id).await {
-        Ok(Some(record)) if context.principal.scope.includes(&record.id, &record.tags) => Ok(record),
+    app_in_scope_tagged(services, context, id, action).await.map(|(record, _)| record)
+}
+
+/// Like [`app_in_scope`], and also returns the ETag the record was read at,
+/// for a conditional write.
+pub async fn app_in_scope_tagged<T: Transport>(
+    services: &Services<'_, T>,
+    context: &Context,
+    id: &str,
+    action: &'static str,
+) -> Result<(AppRecord, String), ApiError> {
+    match services.apps.get_tagged(id).await {
+        Ok(Some((record, etag))) if context.principal.scope.includes(&record.id, &record.tags) => Ok((record, etag)),
         Ok(Some(_)) => Err(deny_out_of_scope(services, context, id, action).await),
         Ok(None) => Err(app_not_found(id)),
         Err(error) => {

@@ -6,11 +6,12 @@ use serde_json::{Value, json};
 
 use super::audit_trail::Context;
 use super::error::ApiError;
-use super::handlers::{Services, app_in_scope};
+use super::handlers::{Services, app_in_scope, app_in_scope_tagged};
 use super::manage::AppChanges;
 use super::request::NewApp;
 use super::views;
 use crate::access::Scope;
+use crate::azure::tables::is_precondition_failed;
 use crate::log;
 use crate::otp::{Encoder, OtpType};
 use crate::store::apps::AppRecord;
@@ -24,32 +25,54 @@ const SEED_DELETED: &str = "deleted";
 /// Characters escaped in otpauth labels and parameter values.
 const OTPAUTH_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
+/// Times an update rereads the record after another request changed it
+/// (an HOTP code request steps the counter in the same record). Each retry
+/// costs two storage calls; the same bound as the HOTP counter's retries.
+/// Losing this many races in a row means the app is under heavy concurrent
+/// use, so the client gets 409 and sends the update again.
+const MAX_UPDATE_ATTEMPTS: usize = 10;
+
 /// Changes the issuer, custom name or tags. A caller with a limited scope
-/// cannot move the app out of it.
+/// cannot move the app out of it. The write is conditional on the record's
+/// ETag, so a concurrent HOTP counter step is never undone.
 pub async fn update_app<T: Transport>(
     services: &Services<'_, T>,
     context: &Context,
     id: &str,
     changes: AppChanges,
 ) -> Result<Value, ApiError> {
-    let mut record = app_in_scope(services, context, id, "update_app").await?;
-    if let Some(issuer) = changes.issuer {
-        record.issuer = issuer;
-    }
-    if let Some(custom_name) = changes.custom_name {
-        record.custom_name = custom_name;
-    }
-    if let Some(tags) = changes.tags {
-        record.tags = tags;
-    }
-    if !context.principal.scope.includes(&record.id, &record.tags) {
-        services.record_denial(&context.principal.actor, context.client.clone(), context.now, "update_app", Some(id), 403).await;
-        return Err(ApiError::forbidden("these tags would move the app out of your key's scope; keep one of the scope's tags"));
-    }
+    for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let (mut record, etag) = app_in_scope_tagged(services, context, id, "update_app").await?;
+        if let Some(issuer) = &changes.issuer {
+            record.issuer = issuer.clone();
+        }
+        if let Some(custom_name) = &changes.custom_name {
+            record.custom_name = custom_name.clone();
+        }
+        if let Some(tags) = &changes.tags {
+            record.tags = tags.clone();
+        }
+        if !context.principal.scope.includes(&record.id, &record.tags) {
+            services.record_denial(&context.principal.actor, context.client.clone(), context.now, "update_app", Some(id), 403).await;
+            return Err(ApiError::forbidden("these tags would move the app out of your key's scope; keep one of the scope's tags"));
+        }
 
-    write_record(services, &record).await?;
-    services.record(context, "update_app", Some(id), 200, None).await?;
-    Ok(views::app(&record))
+        match services.apps.replace_if(&record, &etag).await {
+            Ok(()) => {
+                services.record(context, "update_app", Some(id), 200, None).await?;
+                return Ok(views::app(&record));
+            }
+            Err(error) if is_precondition_failed(&error) => {
+                log::info("app_update_retried", &[("app_id", id)]);
+            }
+            Err(error) => {
+                log::error("app_write_failed", &[("app_id", id), ("error", &error.to_string())]);
+                return Err(ApiError::from_upstream(&error));
+            }
+        }
+    }
+    log::warn("app_update_contended", &[("app_id", id)]);
+    Err(ApiError::conflict("uuid", "the app kept changing while this update ran; send the update again"))
 }
 
 /// Replaces the seed, the code parameters and the type (with an HOTP

@@ -161,6 +161,12 @@ impl<'a, T: Transport> AppStore<'a, T> {
         self.tables.replace(self.table, &record.to_entity(), Condition::Exists).await.map(|_| ())
     }
 
+    /// Replaces a record only if it still has `etag`. A concurrent change
+    /// (such as an HOTP counter step) fails with 412 instead of being undone.
+    pub async fn replace_if(&self, record: &AppRecord, etag: &str) -> Result<(), UpstreamError> {
+        self.tables.replace(self.table, &record.to_entity(), Condition::IfMatch(etag)).await.map(|_| ())
+    }
+
     /// Deletes a record; a missing record counts as deleted.
     pub async fn delete(&self, id: &str) -> Result<(), UpstreamError> {
         self.tables.delete(self.table, PARTITION_KEY, id).await
