@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::transport::{HttpResponse, TransportError};
 
-/// Which upstream service failed.
+/// The upstream service that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     TableStorage,
@@ -25,13 +25,13 @@ impl fmt::Display for Service {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamErrorKind {
-    /// No answer, a timeout, throttling (429) or a server error (5xx):
+    /// No response, a timeout, throttling (429) or a server error (5xx):
     /// retrying later may succeed.
     Unavailable,
-    /// The service answered with a client error it will repeat, such as an
+    /// The service returned a client error it will repeat, such as an
     /// authorization failure; `code` is the service's error code if it sent one.
     Rejected { status: u16, code: Option<String> },
-    /// The service answered success with a body this client cannot read.
+    /// The service returned success with a body this client cannot read.
     InvalidResponse,
 }
 
@@ -58,8 +58,8 @@ impl UpstreamError {
         UpstreamError { service, kind: UpstreamErrorKind::Unavailable, message: format!("request failed: {error}") }
     }
 
-    pub fn invalid_response(service: Service, what: impl fmt::Display) -> UpstreamError {
-        UpstreamError { service, kind: UpstreamErrorKind::InvalidResponse, message: format!("unreadable response: {what}") }
+    pub fn invalid_response(service: Service, problem: impl fmt::Display) -> UpstreamError {
+        UpstreamError { service, kind: UpstreamErrorKind::InvalidResponse, message: format!("unreadable response: {problem}") }
     }
 
     /// Classifies a non-success response. `code` is the service's error code

@@ -9,7 +9,7 @@ use crate::field_error::FieldError;
 pub const DEFAULT_DIGITS: u8 = 6;
 pub const DEFAULT_PERIOD: u64 = 30;
 
-/// Fewest digits a decimal code may have (RFC 4226 section 5.3).
+/// Minimum digits of a decimal code (RFC 4226 section 5.3).
 pub const MIN_DIGITS: u8 = 6;
 /// Most digits a decimal code may have. The dynamic truncation yields a
 /// 31-bit value, and `totp-rs` 6 panics when asked for ten digits (its
@@ -19,7 +19,7 @@ pub const MAX_DIGITS: u8 = 9;
 /// Steam Guard codes are always five characters from Steam's alphabet.
 pub const STEAM_DIGITS: u8 = 5;
 
-/// Longest period accepted, in seconds (one day). Longer periods are typos.
+/// Maximum period, in seconds (one day). Longer periods are typos.
 pub const MAX_PERIOD: u64 = 86_400;
 
 /// The HMAC hash function.
@@ -46,7 +46,7 @@ impl Algorithm {
         }
     }
 
-    /// The name as otpauth URIs and this API spell it.
+    /// Returns the name as otpauth URIs and this API spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::Sha1 => "SHA1",
@@ -62,7 +62,7 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// How the truncated HMAC value becomes the code text.
+/// Encoding of the truncated HMAC value as code text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoder {
     /// Decimal digits (RFC 4226 / RFC 6238).
@@ -99,7 +99,7 @@ pub enum OtpType {
 }
 
 impl OtpType {
-    /// The name as otpauth URIs and this API spell it.
+    /// Returns the name as otpauth URIs and this API spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             OtpType::Totp => "totp",

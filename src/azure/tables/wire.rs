@@ -14,11 +14,11 @@ use crate::config::{AccountKey, StorageAccount};
 use crate::transport::{HttpRequest, HttpResponse};
 
 /// REST version sent as `x-ms-version`. Azurite 3.37 rejects versions newer
-/// than it knows with 400, and this one has everything used here. Bearer
+/// than it supports with 400, and this one has everything used here. Bearer
 /// tokens need 2017-11-09 or later.
 pub const API_VERSION: &str = "2019-02-02";
 
-/// Without this Accept value Azurite answers 415; `nometadata` also keeps
+/// Without this Accept value Azurite returns 415; `nometadata` also keeps
 /// responses small.
 const ACCEPT_JSON: &str = "application/json;odata=nometadata";
 
@@ -81,14 +81,14 @@ pub fn build_request(
     ];
     if body.is_some() {
         headers.push(("Content-Type".to_string(), content_type.to_string()));
-        // Insert answers 201 with the entity by default; nothing here reads it.
+        // Insert returns 201 with the entity by default; nothing here reads it.
         headers.push(("Prefer".to_string(), "return-no-content".to_string()));
     }
 
     HttpRequest { method: method.to_string(), url, headers, body: body.unwrap_or_default() }
 }
 
-/// The path part of the table endpoint: empty for `https://acct.table...`,
+/// Returns the path part of the table endpoint: empty for `https://acct.table...`,
 /// `/devstoreaccount1` for Azurite's path-style URLs.
 fn endpoint_path(endpoint: &str) -> String {
     url::Url::parse(endpoint).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default()
