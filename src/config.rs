@@ -132,7 +132,7 @@ impl fmt::Debug for AccountKey {
     }
 }
 
-/// Where seeds live.
+/// The seed store and its settings.
 #[derive(Debug, Clone)]
 pub enum SecretStoreConfig {
     KeyVault {

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// An input value that cannot be used, with the field it came from.
 ///
-/// The message says what is wrong and how to fix it. It never repeats a
+/// The message states what is wrong and how to fix it. It never repeats a
 /// secret: callers describe secrets by length or by the offending
 /// character's position, not by value.
 #[derive(Debug, Clone, PartialEq, Eq)]

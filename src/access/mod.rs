@@ -1,4 +1,4 @@
-//! Who may do what: roles, scopes and the permission each route needs.
+//! Access control: roles, scopes and the permission each route needs.
 //!
 //! - [`keys`]: API key format, generation and keyed hashing.
 //! - [`identity`]: finding the caller from the request headers.

@@ -88,7 +88,8 @@ pub async fn rotate_seed<T: Transport>(services: &Services<'_, T>, context: &Con
         record.params = app.params;
         record.otp_type = app.otp_type;
         // NOTE: if this write fails, the new seed is stored with the old
-        // parameters until the rotation is repeated; the log says so.
+        // parameters until the rotation is repeated. The log line
+        // `rotation_half_done` records it.
         if let Err(error) = write_record(services, &record).await {
             log::error("rotation_half_done", &[("app_id", id), ("action", "repeat the rotation with the same seed")]);
             return Err(error);
@@ -125,8 +126,8 @@ pub async fn export_seed<T: Transport>(services: &Services<'_, T>, context: &Con
 }
 
 /// Deletes the record, then the seed. Deleting an absent app succeeds for
-/// callers who see every app (and removes a seed a failed delete left
-/// behind); for a limited scope it is 404, like any app outside it.
+/// callers who see every app, and removes a seed a failed delete left
+/// behind. For a limited scope it is 404, like any app outside it.
 pub async fn delete_app<T: Transport>(services: &Services<'_, T>, context: &Context, id: &str) -> Result<Value, ApiError> {
     let existed = match app_in_scope(services, context, id, "delete_app").await {
         Ok(_) => true,

@@ -3,7 +3,7 @@
 //! Protocol (API version 2019-08-01, "Managed identities for App Service and
 //! Azure Functions" in the Azure docs): `GET {IDENTITY_ENDPOINT}?resource=R
 //! &api-version=2019-08-01[&client_id=C]` with header `X-IDENTITY-HEADER`.
-//! The JSON answer carries `access_token` and `expires_on` (epoch seconds,
+//! The JSON response carries `access_token` and `expires_on` (epoch seconds,
 //! sent as a string by App Service).
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Where apps and seeds are kept.
+//! Storage of app records, seeds, API keys and audit entries.
 //!
 //! - [`apps`]: app records in Table Storage, in the original sharedmfa schema.
 //! - [`secrets`]: the seed store, Key Vault or the sealed table.

@@ -154,7 +154,7 @@ def test_wrong_identity_header_gives_502(kv_api, keyvault_stack, stacks):
     environment["IDENTITY_HEADER"] = "not-the-expected-value"
     host = stacks.host(environment, extra_ca_file=keyvault_stack.vault.ca_file)
 
-    # The identity endpoint answers 401: a rejection that retrying will not fix.
+    # The identity endpoint returns 401: a rejection that retrying will not fix.
     response = ApiClient(host.base_url).get(
         "/api/get-mfa-code", params={"uuid": added["uuid"]}, allow_any_5xx=True)
     assert_error(response, 502, "storage_error", None)

@@ -62,7 +62,7 @@ pub const MAX_RETRIES: u32 = 2;
 /// up to [`MAX_RETRY_DELAY`].
 pub const INITIAL_RETRY_DELAY: Duration = Duration::from_millis(200);
 
-/// Longest wait before one retry, also when the vault's `Retry-After`
+/// Maximum wait before one retry, also when the vault's `Retry-After`
 /// requests more. The waits of one call add up to at most 1.6 s. When the
 /// vault needs longer, the client gets a 503 and can retry later.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_millis(800);

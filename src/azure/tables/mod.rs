@@ -42,7 +42,7 @@ pub struct Tagged {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition<'e> {
     /// Only if the entity still has this ETag (optimistic concurrency);
-    /// otherwise the service answers 412.
+    /// otherwise the service returns 412.
     IfMatch(&'e str),
     /// Only if the entity exists (`If-Match: *`); otherwise 404.
     Exists,
